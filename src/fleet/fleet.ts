@@ -1,0 +1,152 @@
+import { EventEmitter } from "node:events";
+import type { Logger } from "../log/logger.js";
+import type { Options } from "../options.js";
+import { CLOSE_SERVICE_RESTART } from "../worker/messages.js";
+import { killGroup, OrphanGuard } from "./orphan-guard.js";
+import { assertPortFree } from "./port-check.js";
+import { DEFAULT_RESTART_POLICY } from "./restart-policy.js";
+import { slotFor } from "./slot.js";
+import { type Clock, systemClock, WorkerHandle, type WorkerHandleDeps, type WorkerStatus } from "./worker-handle.js";
+
+export interface FleetDeps {
+  logger: Logger;
+  spawn: WorkerHandleDeps["spawn"];
+  readiness: WorkerHandleDeps["readiness"];
+  probePort: WorkerHandleDeps["probePort"];
+  clock?: Clock;
+}
+
+/**
+ * N worker slots on consecutive ports: start them, grow and shrink the set, replace them one at a time, stop them.
+ * Emits "all-fatal" when no slot is left that could serve.
+ */
+export class Fleet extends EventEmitter {
+  private readonly handles: WorkerHandle[] = [];
+  private readonly guard: OrphanGuard;
+  private rolling: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly options: Options,
+    private readonly deps: FleetDeps,
+  ) {
+    super();
+    this.guard = new OrphanGuard((code, signal) =>
+      deps.logger.event("warn", "guard-exited", `orphan guard exited (${signal ?? code}); starting another`),
+    );
+  }
+
+  /** Checks every port first, so a port in use fails the whole start with its name before anything runs. */
+  async start(): Promise<void> {
+    for (let index = 0; index < this.options.workers; index += 1) {
+      await assertPortFree(this.options.host, this.options.basePort + index);
+    }
+    this.guard.start();
+    for (let index = 0; index < this.options.workers; index += 1) this.addSlot();
+  }
+
+  status(): WorkerStatus[] {
+    return this.handles.map((handle) => handle.status());
+  }
+
+  get guardPid(): number | undefined {
+    return this.guard.pid;
+  }
+
+  /** gunicorn's TTIN: one more worker on the next port. */
+  async addWorker(): Promise<void> {
+    if (this.stopped) return;
+    const port = this.options.basePort + this.handles.length;
+    if (port > 65535) {
+      this.deps.logger.event("warn", "scale", `not adding a worker: port ${port} is past 65535`);
+      return;
+    }
+    try {
+      await assertPortFree(this.options.host, port);
+    } catch (error) {
+      this.deps.logger.event("error", "scale", `not adding a worker: ${(error as Error).message}`);
+      return;
+    }
+    const handle = this.addSlot();
+    this.deps.logger.event("info", "scale", `added worker ${handle.slot.processName} on port ${port}`);
+  }
+
+  /** gunicorn's TTOU: stop the last worker gracefully; the last one is never removed. */
+  async removeWorker(): Promise<void> {
+    if (this.stopped || this.handles.length <= 1) return;
+    const handle = this.handles.pop();
+    if (!handle) return;
+    this.deps.logger.event("info", "scale", `removing worker ${handle.slot.processName} from port ${handle.slot.port}`);
+    await handle.stop();
+  }
+
+  /** SIGHUP: replace workers one at a time, each replacement RUNNING before the next; old connections get 1012. */
+  rollingRestart(): Promise<void> {
+    if (this.rolling) return this.rolling;
+    this.rolling = this.runRollingRestart().finally(() => {
+      this.rolling = undefined;
+    });
+    return this.rolling;
+  }
+
+  /** SIGTERM/SIGINT: every worker gets SIGTERM (built-in ones close connections with 1001), SIGKILL after stop-timeout. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.handles.map((handle) => handle.stop()));
+    this.guard.close();
+  }
+
+  /** A second Ctrl-C: no waiting. */
+  kill(): void {
+    this.stopped = true;
+    for (const handle of this.handles) handle.kill();
+    this.guard.close();
+  }
+
+  private async runRollingRestart(): Promise<void> {
+    const { logger } = this.deps;
+    logger.event("info", "reload", `rolling restart of ${this.handles.length} workers`);
+    for (const handle of [...this.handles]) {
+      if (this.stopped) return;
+      if (handle.state === "FATAL") {
+        // A slot that gave up gets a fresh chance, as `supervisorctl restart` would give it.
+        handle.start();
+        continue;
+      }
+      try {
+        await handle.replace(CLOSE_SERVICE_RESTART);
+      } catch (error) {
+        logger.event(
+          "error",
+          "reload",
+          `rolling restart stopped at ${handle.slot.processName}: ${(error as Error).message}`,
+        );
+        return;
+      }
+    }
+    logger.event("info", "reload", "rolling restart done");
+  }
+
+  private addSlot(): WorkerHandle {
+    const slot = slotFor(this.options.name, this.options.basePort, this.handles.length);
+    const handle = new WorkerHandle(slot, {
+      spawn: this.deps.spawn,
+      readiness: this.deps.readiness,
+      probePort: this.deps.probePort,
+      logger: this.deps.logger,
+      policy: { ...DEFAULT_RESTART_POLICY, startRetries: this.options.startRetries },
+      startSecs: this.options.startSecs,
+      stopTimeoutMs: this.options.stopTimeoutMs,
+      clock: this.deps.clock ?? systemClock,
+      signalGroup: killGroup,
+      onGroupStart: (pgid) => this.guard.watch(pgid),
+      onGroupEnd: (pgid) => this.guard.unwatch(pgid),
+    });
+    handle.on("state", () => {
+      if (!this.stopped && this.handles.every((each) => each.state === "FATAL")) this.emit("all-fatal");
+    });
+    this.handles.push(handle);
+    handle.start();
+    return handle;
+  }
+}

@@ -1,0 +1,86 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { LineSplitter } from "../log/line-splitter.js";
+
+/** The guard's side: keep the list, kill what is listed when the primary goes away. */
+export function runOrphanGuard(input: NodeJS.ReadableStream): void {
+  const groups = new Set<number>();
+  // The guard lives in its own process group: a terminal's Ctrl-C is for the primary, not for us.
+  for (const signal of ["SIGINT", "SIGHUP", "SIGTERM"] as const) process.on(signal, () => {});
+  const lines = new LineSplitter((line) => {
+    const pgid = Number(line.slice(1));
+    if (!Number.isSafeInteger(pgid) || pgid <= 1) return;
+    if (line[0] === "+") groups.add(pgid);
+    if (line[0] === "-") groups.delete(pgid);
+  });
+  input.setEncoding("utf8");
+  input.on("data", (chunk: string) => lines.push(chunk));
+  const killAll = () => {
+    for (const pgid of groups) killGroup(pgid, "SIGKILL");
+    process.exit(0);
+  };
+  input.on("end", killAll);
+  input.on("error", killAll);
+}
+
+/** Signals a whole process group (Supervisor's stopasgroup/killasgroup); a group that is gone is fine. */
+export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The primary's side: start the guard and tell it which process groups to kill if we die. */
+export class OrphanGuard {
+  private child: ChildProcess | undefined;
+  private readonly groups = new Set<number>();
+  private closed = false;
+
+  constructor(private readonly onExit: (code: number | null, signal: NodeJS.Signals | null) => void = () => {}) {}
+
+  start(): void {
+    const script = fileURLToPath(new URL("../guard.js", import.meta.url));
+    const child = spawn(process.execPath, ["--max-old-space-size=16", script], {
+      stdio: ["pipe", "ignore", "inherit"],
+      detached: true,
+    });
+    child.unref();
+    child.stdin?.on("error", () => {});
+    child.once("exit", (code, signal) => {
+      this.child = undefined;
+      if (this.closed) return;
+      this.onExit(code, signal);
+      // Someone killed the guard: start another and hand it the list.
+      this.start();
+    });
+    this.child = child;
+    for (const pgid of this.groups) this.write(`+${pgid}`);
+  }
+
+  watch(pgid: number): void {
+    this.groups.add(pgid);
+    this.write(`+${pgid}`);
+  }
+
+  unwatch(pgid: number): void {
+    this.groups.delete(pgid);
+    this.write(`-${pgid}`);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** On a clean stop every group is gone already; closing stdin lets the guard exit with nothing to kill. */
+  close(): void {
+    this.closed = true;
+    this.child?.stdin?.end();
+  }
+
+  private write(line: string): void {
+    this.child?.stdin?.write(`${line}\n`);
+  }
+}

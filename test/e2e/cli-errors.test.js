@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import net from "node:net";
+import { test } from "node:test";
+import { runPrimary } from "../helpers/fleet.js";
+import { freePortRange } from "../helpers/ports.js";
+
+test("invalid options exit 2 naming the option, the value and the fix, and start nothing", async () => {
+  const cases = [
+    [
+      ["--workers", "0"],
+      /WSFLEET_INVALID_OPTION: invalid value for --workers: "0"; expected a whole number of workers from 1 to 1024/,
+    ],
+    [["--workers", "abc"], /--workers: "abc"/],
+    [
+      ["--workers", "4", "--base-port", "65534"],
+      /--base-port: "65534"; expected a base port that leaves room for 4 workers: at most 65532/,
+    ],
+    [["--log-format", "yaml"], /--log-format: "yaml"; expected text or json/],
+  ];
+  for (const [args, pattern] of cases) {
+    const { code, stderr } = await runPrimary(args);
+    assert.equal(code, 2, args.join(" "));
+    assert.match(stderr, pattern);
+    assert.doesNotMatch(stderr, /\n\s+at /, "no stack trace for an expected mistake");
+  }
+});
+
+test("commander's own usage errors exit 2 too, and --help exits 0", async () => {
+  const unknown = await runPrimary(["--wokers", "4"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown option '--wokers'/);
+  const help = await runPrimary(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--base-port <port>/);
+  assert.match(help.stdout, /SIGHUP\s+rolling restart/);
+});
+
+test("a port in use: exit 2 with the port and the pid that holds it", async () => {
+  const base = await freePortRange(3);
+  const blocker = net.createServer().listen(base + 1, "127.0.0.1");
+  await once(blocker, "listening");
+  try {
+    const { code, stderr } = await runPrimary(["--workers", "3", "--base-port", String(base)]);
+    assert.equal(code, 2);
+    assert.match(
+      stderr,
+      new RegExp(
+        `WSFLEET_PORT_IN_USE: port ${base + 1} on localhost is already in use by pid ${process.pid} \\(.*node.*\\)`,
+      ),
+    );
+    assert.match(stderr, /choose another --base-port/);
+  } finally {
+    blocker.close();
+  }
+});
+
+test("a second fleet on the same ports fails with port in use instead of sharing them (exclusive listen)", async (t) => {
+  const base = await freePortRange(1);
+  const { startPrimary } = await import("../helpers/fleet.js");
+  const first = startPrimary(t, ["--workers", "1", "--base-port", String(base), "--start-secs", "0"]);
+  const running = await first.waitForRunning(1);
+  const second = await runPrimary(["--workers", "1", "--base-port", String(base)]);
+  assert.equal(second.code, 2);
+  assert.match(
+    second.stderr,
+    new RegExp(`port ${base} on localhost is already in use by pid ${running.get("websockets-test_00")}`),
+  );
+});

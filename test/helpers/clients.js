@@ -1,0 +1,50 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import WebSocket from "ws";
+import { SYSTEM_PYTHON, TIMEOUT_FACTOR } from "./fleet.js";
+
+/** Opens a real `ws` client and resolves once it is open. */
+export async function connect(url, timeoutMs = 5000) {
+  const ws = new WebSocket(url, { handshakeTimeout: timeoutMs * TIMEOUT_FACTOR });
+  await once(ws, "open");
+  return ws;
+}
+
+/** Sends one message and resolves with the echo: { data: Buffer, isBinary }. */
+export async function roundTrip(ws, payload, binary) {
+  const reply = once(ws, "message");
+  ws.send(payload, { binary });
+  const [data, isBinary] = await reply;
+  return { data, isBinary };
+}
+
+/** Resolves with { code, reason } when the server closes the connection. */
+export function closed(ws) {
+  return once(ws, "close").then(([code, reason]) => ({ code, reason: String(reason) }));
+}
+
+/**
+ * The guide's own check, with its own client: `python3 -m websockets URL`, typing "Hello!" as a person would,
+ * then ending input once the echo had time to arrive. Resolves with what the client printed.
+ */
+export async function pythonClientHello(url) {
+  const child = spawn(SYSTEM_PYTHON, ["-m", "websockets", url], { stdio: ["pipe", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stdin.write("Hello!\n");
+  const deadline = Date.now() + 5000 * TIMEOUT_FACTOR;
+  while (!output.includes("< Hello!") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  child.stdin.end();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000 * TIMEOUT_FACTOR);
+  const [code] = await once(child, "exit");
+  clearTimeout(timer);
+  // The client draws its prompt with terminal escapes; keep the words.
+  const ESC = String.fromCharCode(27);
+  const text = output.replace(new RegExp(`${ESC}\\[[0-9;]*[A-Za-z]|${ESC}[78]|\r`, "g"), "");
+  return { code, text };
+}

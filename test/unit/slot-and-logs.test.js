@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { slotFor, supervisorEnv } from "../../dist/fleet/slot.js";
+import { LineSplitter } from "../../dist/log/line-splitter.js";
+import { createLogger } from "../../dist/log/logger.js";
+
+test("slots are named like Supervisor's process_name %(program_name)s_%(process_num)02d, port = base + index", () => {
+  const slot = slotFor("websockets-test", 8000, 3);
+  assert.deepEqual({ ...slot }, { index: 3, processName: "websockets-test_03", port: 8003 });
+  assert.equal(slotFor("app", 9000, 12).processName, "app_12");
+  assert.deepEqual(supervisorEnv("websockets-test", slot), {
+    SUPERVISOR_ENABLED: "1",
+    SUPERVISOR_PROCESS_NAME: "websockets-test_03",
+    SUPERVISOR_GROUP_NAME: "websockets-test",
+    PORT: "8003",
+  });
+});
+
+test("the guide's app derives its port from the last two digits of the process name", () => {
+  for (let index = 0; index < 4; index += 1) {
+    const slot = slotFor("websockets-test", 8000, index);
+    assert.equal(8000 + Number(slot.processName.slice(-2)), slot.port);
+  }
+});
+
+test("LineSplitter joins lines split across chunks and flushes the last one", () => {
+  const lines = [];
+  const splitter = new LineSplitter((line) => lines.push(line));
+  splitter.push("one\ntw");
+  splitter.push("o\r\nthr");
+  splitter.flush();
+  assert.deepEqual(lines, ["one", "two", "thr"]);
+});
+
+test("text logs prefix worker lines with the worker name; JSON logs are one object a line", () => {
+  const out = [];
+  const err = [];
+  const sink = { stdout: (text) => out.push(text), stderr: (text) => err.push(text) };
+  const now = () => new Date("2026-01-01T00:00:00Z");
+  const text = createLogger("text", sink, now);
+  text.workerLine("websockets-test_01", "stdout", "hello");
+  text.event("info", "spawned", "spawned: 'websockets-test_01' with pid 7");
+  assert.deepEqual(out, ["websockets-test_01 | hello\n"]);
+  assert.deepEqual(err, ["2026-01-01T00:00:00.000Z INFO spawned: 'websockets-test_01' with pid 7\n"]);
+  out.length = 0;
+  const json = createLogger("json", sink, now);
+  json.event("error", "fatal", "gave up", { worker: "w_00", pid: 9 });
+  assert.deepEqual(JSON.parse(out[0]), {
+    time: "2026-01-01T00:00:00.000Z",
+    level: "error",
+    event: "fatal",
+    message: "gave up",
+    worker: "w_00",
+    pid: 9,
+  });
+});
