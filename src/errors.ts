@@ -33,11 +33,16 @@ export interface PortHolder {
   command: string;
 }
 
-export function portInUse(host: string, port: number, holder: PortHolder | undefined): WsfleetError {
+export function portInUse(
+  host: string,
+  port: number,
+  holder: PortHolder | undefined,
+  option = "--base-port",
+): WsfleetError {
   const who = holder ? ` by pid ${holder.pid} (${holder.command})` : "";
   return new WsfleetError(
     "WSFLEET_PORT_IN_USE",
-    `port ${port} on ${host} is already in use${who}; stop that process or choose another --base-port`,
+    `port ${port} on ${host} is already in use${who}; stop that process or choose another ${option}`,
   );
 }
 

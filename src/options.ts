@@ -1,4 +1,7 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { invalidOption } from "./errors.js";
+import { type Compression, WORKER_DEFAULTS } from "./worker/settings.js";
 
 export type LogFormat = "text" | "json";
 
@@ -13,6 +16,18 @@ export interface Options {
   readonly startRetries: number;
   readonly stopTimeoutMs: number;
   readonly logFormat: LogFormat;
+  /** All workers on this one port with SO_REUSEPORT (the kernel balances); undefined: consecutive ports. */
+  readonly sharedPort: number | undefined;
+  readonly maxPayloadBytes: number;
+  readonly idleTimeoutSecs: number;
+  readonly maxBackpressureBytes: number;
+  readonly compression: Compression;
+  readonly drainTimeoutMs: number;
+  /** Absolute path of the user's WsfleetApp module. */
+  readonly app: string | undefined;
+  readonly trustProxy: boolean;
+  /** Where the primary serves Prometheus metrics, if anywhere. */
+  readonly metrics: { host: string; port: number } | undefined;
 }
 
 /** What the command line gives: strings, or undefined when the option was not passed. */
@@ -26,12 +41,23 @@ export interface RawOptions {
   startRetries?: string;
   stopTimeout?: string;
   logFormat?: string;
+  sharedPort?: string;
+  maxPayload?: string;
+  idleTimeout?: string;
+  maxBackpressure?: string;
+  compression?: string;
+  drainTimeout?: string;
+  app?: string;
+  trustProxy?: boolean;
+  metrics?: string;
 }
 
 export interface OptionDefaults {
   /** WEB_CONCURRENCY, as gunicorn and Heroku use it. */
   webConcurrency: string | undefined;
   cpuCount: number;
+  /** Relative --app paths resolve from here. */
+  cwd?: string;
 }
 
 const MAX_PORT = 65535;
@@ -54,6 +80,33 @@ function parseSeconds(option: string, value: string, min: number, hint: string):
     throw invalidOption(option, value, hint);
   }
   return parsed;
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+};
+
+/** "1048576", "64KiB", "1MiB" → bytes (binary units, as the README says). */
+function parseBytes(option: string, value: string, min: number, hint: string): number {
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = match ? BYTE_UNITS[match[2]?.toLowerCase() ?? ""] : undefined;
+  const bytes = match && unit ? Number(match[1]) * unit : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < min || bytes > 2 ** 31 - 1) throw invalidOption(option, value, hint);
+  return bytes;
+}
+
+function parseHostPort(option: string, value: string, hint: string): { host: string; port: number } {
+  const match = /^(?:(.+):)?(\d+)$/.exec(value.trim());
+  const port = match ? Number(match[2]) : Number.NaN;
+  if (!match || !Number.isInteger(port) || port < 1 || port > MAX_PORT) throw invalidOption(option, value, hint);
+  return { host: match[1]?.replace(/^\[|\]$/g, "") || "127.0.0.1", port };
 }
 
 function parseWorkers(raw: RawOptions, defaults: OptionDefaults): number {
@@ -80,7 +133,7 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
     MAX_PORT,
     `a port from 1 to ${MAX_PORT}, for example --base-port 8000`,
   );
-  if (basePort + workers - 1 > MAX_PORT) {
+  if (raw.sharedPort === undefined && basePort + workers - 1 > MAX_PORT) {
     throw invalidOption(
       "--base-port",
       raw.basePort ?? "8000",
@@ -126,6 +179,72 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
   if (logFormat !== "text" && logFormat !== "json") {
     throw invalidOption("--log-format", logFormat, "text or json");
   }
+  const sharedPort =
+    raw.sharedPort === undefined
+      ? undefined
+      : parseInteger(
+          "--shared-port",
+          raw.sharedPort,
+          1,
+          MAX_PORT,
+          "the one port all workers share, for example --shared-port 8080",
+        );
+  const maxPayloadBytes = parseBytes(
+    "--max-payload",
+    raw.maxPayload ?? String(WORKER_DEFAULTS.maxPayloadBytes),
+    1,
+    "a message size limit in bytes, or with KiB/MiB, for example --max-payload 1MiB",
+  );
+  const idleTimeoutSecs = parseInteger(
+    "--idle-timeout",
+    raw.idleTimeout ?? String(WORKER_DEFAULTS.idleTimeoutSecs),
+    0,
+    960,
+    "seconds of silence before a connection is closed (a ping goes out at half of it), 0 to disable, at most 960, for example --idle-timeout 40",
+  );
+  if (idleTimeoutSecs > 0 && idleTimeoutSecs < 8) {
+    throw invalidOption(
+      "--idle-timeout",
+      raw.idleTimeout,
+      "0 (off) or at least 8 seconds: uWebSockets.js counts timeouts in 4 s steps",
+    );
+  }
+  const maxBackpressureBytes = parseBytes(
+    "--max-backpressure",
+    raw.maxBackpressure ?? String(WORKER_DEFAULTS.maxBackpressureBytes),
+    1,
+    "bytes a slow reader may have queued before it is closed, or with KiB/MiB, for example --max-backpressure 64KiB",
+  );
+  const compression = raw.compression ?? WORKER_DEFAULTS.compression;
+  if (compression !== "off" && compression !== "shared" && compression !== "dedicated") {
+    throw invalidOption("--compression", compression, "off, shared or dedicated (permessage-deflate)");
+  }
+  const drainTimeout = parseSeconds(
+    "--drain-timeout",
+    raw.drainTimeout ?? String(WORKER_DEFAULTS.drainTimeoutMs / 1000),
+    0,
+    "seconds a draining worker keeps its connections open before closing them, 0 or more, for example --drain-timeout 1",
+  );
+  const app = raw.app?.trim();
+  if (raw.app !== undefined && !app)
+    throw invalidOption("--app", raw.app, "a path to a module, for example --app ./handler.js");
+  if (app && !existsSync(resolve(defaults.cwd ?? process.cwd(), app))) {
+    throw invalidOption("--app", app, "the path of an existing module, for example --app ./examples/chat-room.js");
+  }
+  if (app && exec)
+    throw invalidOption(
+      "--app",
+      app,
+      "either --app (a module run by the built-in worker) or --exec (any program), not both",
+    );
+  const metrics =
+    raw.metrics === undefined
+      ? undefined
+      : parseHostPort(
+          "--metrics",
+          raw.metrics,
+          "a port or host:port for the Prometheus endpoint, for example --metrics 9100",
+        );
   return Object.freeze({
     workers,
     basePort,
@@ -136,5 +255,14 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
     startRetries,
     stopTimeoutMs: Math.round(stopTimeout * 1000),
     logFormat,
+    sharedPort,
+    maxPayloadBytes,
+    idleTimeoutSecs,
+    maxBackpressureBytes,
+    compression,
+    drainTimeoutMs: Math.round(drainTimeout * 1000),
+    app: app ? resolve(defaults.cwd ?? process.cwd(), app) : undefined,
+    trustProxy: raw.trustProxy === true,
+    metrics,
   });
 }

@@ -22,6 +22,21 @@ export function buildProgram(version: string): Command {
     .option("--start-retries <n>", "failed starts in a row before a worker is FATAL (default: 3)")
     .option("--stop-timeout <s>", "seconds a stopping worker gets before SIGKILL (default: 10)")
     .option("--log-format <format>", "text or json (default: text)")
+    .option(
+      "--shared-port <port>",
+      "all workers listen on this one port with SO_REUSEPORT; the kernel balances (Linux)",
+    )
+    .option("--app <module>", "run this WsfleetApp module (default export) in the built-in worker instead of the echo")
+    .option("--max-payload <bytes>", "largest message accepted, e.g. 1MiB; larger ones close with 1009 (default: 1MiB)")
+    .option(
+      "--idle-timeout <s>",
+      "close a connection silent this long; a ping goes out at half of it; 0 = off (default: 40)",
+    )
+    .option("--max-backpressure <bytes>", "bytes queued for a slow reader before it is closed (default: 64KiB)")
+    .option("--compression <mode>", "permessage-deflate: off, shared or dedicated (default: off)")
+    .option("--drain-timeout <s>", "seconds a draining worker keeps connections before closing them (default: 1)")
+    .option("--trust-proxy", "take the client address from X-Forwarded-For (PROXY protocol v2 is always understood)")
+    .option("--metrics <[host:]port>", "serve Prometheus metrics of every worker on this port (host default 127.0.0.1)")
     .addHelpText(
       "after",
       `

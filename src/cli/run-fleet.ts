@@ -1,6 +1,9 @@
+import { portInUse } from "../errors.js";
 import { Fleet } from "../fleet/fleet.js";
+import { findPortHolder } from "../fleet/port-check.js";
 import { builtInSpawner, execSpawner } from "../fleet/spawn.js";
 import type { Logger } from "../log/logger.js";
+import { serveMetrics } from "../metrics/server.js";
 import { waitForPort } from "../net/probe-port.js";
 import type { Options } from "../options.js";
 
@@ -9,7 +12,7 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
   const fleet = new Fleet(options, {
     logger,
     spawn: options.exec ? execSpawner(options, options.exec) : builtInSpawner(options),
-    readiness: options.exec ? "tcp" : "ipc",
+    readiness: !options.exec ? "ipc" : options.sharedPort === undefined ? "tcp" : "uptime",
     probePort: (port, isCancelled) => waitForPort(options.host, port, isCancelled),
   });
   let stopping = false;
@@ -50,6 +53,17 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
     void fleet.stop().then(() => process.exit(1));
   });
   await fleet.start();
+  if (options.metrics) {
+    const { host, port } = options.metrics;
+    await serveMetrics(host, port, () => fleet.status()).then(
+      (server) => server.unref(),
+      async (error: NodeJS.ErrnoException) => {
+        // The workers are up already: stop them, then report like any port in use.
+        await fleet.stop();
+        throw error.code === "EADDRINUSE" ? portInUse(host, port, await findPortHolder(port), "--metrics port") : error;
+      },
+    );
+  }
   logger.event(
     "info",
     "started",

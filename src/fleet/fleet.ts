@@ -38,9 +38,8 @@ export class Fleet extends EventEmitter {
 
   /** Checks every port first, so a port in use fails the whole start with its name before anything runs. */
   async start(): Promise<void> {
-    for (let index = 0; index < this.options.workers; index += 1) {
-      await assertPortFree(this.options.host, this.options.basePort + index);
-    }
+    const option = this.options.sharedPort === undefined ? "--base-port" : "--shared-port";
+    for (const port of this.portsToCheck(this.options.workers)) await assertPortFree(this.options.host, port, option);
     this.guard.start();
     for (let index = 0; index < this.options.workers; index += 1) this.addSlot();
   }
@@ -56,13 +55,14 @@ export class Fleet extends EventEmitter {
   /** gunicorn's TTIN: one more worker on the next port. */
   async addWorker(): Promise<void> {
     if (this.stopped) return;
-    const port = this.options.basePort + this.handles.length;
+    const port = this.options.sharedPort ?? this.options.basePort + this.handles.length;
     if (port > 65535) {
       this.deps.logger.event("warn", "scale", `not adding a worker: port ${port} is past 65535`);
       return;
     }
     try {
-      await assertPortFree(this.options.host, port);
+      // A shared port is ours already; a new consecutive port must be free.
+      if (this.options.sharedPort === undefined) await assertPortFree(this.options.host, port);
     } catch (error) {
       this.deps.logger.event("error", "scale", `not adding a worker: ${(error as Error).message}`);
       return;
@@ -103,6 +103,12 @@ export class Fleet extends EventEmitter {
     this.guard.close();
   }
 
+  /** Consecutive ports each need checking; a shared port once. */
+  private portsToCheck(workers: number): number[] {
+    if (this.options.sharedPort !== undefined) return [this.options.sharedPort];
+    return Array.from({ length: workers }, (_, index) => this.options.basePort + index);
+  }
+
   private async runRollingRestart(): Promise<void> {
     const { logger } = this.deps;
     logger.event("info", "reload", `rolling restart of ${this.handles.length} workers`);
@@ -128,7 +134,7 @@ export class Fleet extends EventEmitter {
   }
 
   private addSlot(): WorkerHandle {
-    const slot = slotFor(this.options.name, this.options.basePort, this.handles.length);
+    const slot = slotFor(this.options.name, this.options.basePort, this.handles.length, this.options.sharedPort);
     const handle = new WorkerHandle(slot, {
       spawn: this.deps.spawn,
       readiness: this.deps.readiness,

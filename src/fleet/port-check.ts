@@ -50,14 +50,14 @@ function tryListen(host: string, port: number): Promise<NodeJS.ErrnoException | 
 }
 
 /** Throws WSFLEET_PORT_IN_USE naming the port and its holder when `port` cannot be bound on `host`. */
-export async function assertPortFree(host: string, port: number): Promise<void> {
-  for (const address of await listenAddresses(host)) await assertAddressFree(host, address, port);
+export async function assertPortFree(host: string, port: number, option = "--base-port"): Promise<void> {
+  for (const address of await listenAddresses(host)) await assertAddressFree(host, address, port, option);
 }
 
-async function assertAddressFree(host: string, address: string, port: number): Promise<void> {
+async function assertAddressFree(host: string, address: string, port: number, option: string): Promise<void> {
   const error = await tryListen(address, port);
   if (!error) return;
-  if (error.code === "EADDRINUSE") throw portInUse(host, port, await findPortHolder(port));
+  if (error.code === "EADDRINUSE") throw portInUse(host, port, await findPortHolder(port), option);
   if (error.code === "EACCES") {
     throw invalidOption("--base-port", port, "a port this user may bind (1024 or above unless run as root)");
   }

@@ -6,11 +6,11 @@ export interface Slot {
 }
 
 /** Supervisor: process_name = %(program_name)s_%(process_num)02d; the guide's app takes its port from the last two digits. */
-export function slotFor(programName: string, basePort: number, index: number): Slot {
+export function slotFor(programName: string, basePort: number, index: number, sharedPort?: number): Slot {
   return Object.freeze({
     index,
     processName: `${programName}_${String(index).padStart(2, "0")}`,
-    port: basePort + index,
+    port: sharedPort ?? basePort + index,
   });
 }
 

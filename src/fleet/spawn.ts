@@ -11,6 +11,14 @@ export function workerEnv(options: Options, slot: Slot): NodeJS.ProcessEnv {
     PYTHONUNBUFFERED: process.env.PYTHONUNBUFFERED ?? "1",
     ...supervisorEnv(options.name, slot),
     WSFLEET_HOST: options.host,
+    WSFLEET_SHARED_PORT: options.sharedPort === undefined ? "0" : "1",
+    WSFLEET_MAX_PAYLOAD: String(options.maxPayloadBytes),
+    WSFLEET_IDLE_TIMEOUT: String(options.idleTimeoutSecs),
+    WSFLEET_MAX_BACKPRESSURE: String(options.maxBackpressureBytes),
+    WSFLEET_COMPRESSION: options.compression,
+    WSFLEET_DRAIN_TIMEOUT_MS: String(options.drainTimeoutMs),
+    WSFLEET_APP: options.app ?? "",
+    WSFLEET_TRUST_PROXY: options.trustProxy ? "1" : "0",
   };
 }
 

@@ -2,6 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { LineSplitter } from "../log/line-splitter.js";
 import type { Logger } from "../log/logger.js";
+import type { Counters } from "../worker/counters.js";
 import { isWorkerMessage, type PrimaryToWorker } from "../worker/messages.js";
 import {
   decideRestart,
@@ -30,8 +31,11 @@ export const systemClock: Clock = {
 export interface WorkerHandleDeps {
   /** Starts the process for a slot in its own process group (detached), stdout/stderr piped. */
   spawn(slot: Slot): ChildProcess;
-  /** How the worker says it is listening: an IPC message (built-in) or its port accepting a connection (--exec). */
-  readiness: "ipc" | "tcp";
+  /**
+   * How the worker says it is listening: an IPC message (built-in), its port accepting a connection (--exec), or
+   * nothing but staying up start-secs (--exec on a shared port, where any worker's socket answers the probe).
+   */
+  readiness: "ipc" | "tcp" | "uptime";
   /** Resolves true once the port accepts a connection (tcp readiness), false when `isCancelled` turns true. */
   probePort(port: number, isCancelled: () => boolean): Promise<boolean>;
   logger: Logger;
@@ -53,6 +57,8 @@ export interface WorkerStatus {
   pid: number | undefined;
   restarts: number;
   startedAt: number | undefined;
+  /** The latest counters the worker reported (built-in workers, once a second). */
+  counters: Counters | undefined;
 }
 
 /** One slot's child process and its state machine: start, readiness, restart decisions, graceful stop. */
@@ -66,6 +72,7 @@ export class WorkerHandle extends EventEmitter {
   private killTimer: NodeJS.Timeout | undefined;
   private lastOutput = "";
   private restartCount = 0;
+  private counters: Counters | undefined;
   /** Set while a stop or a deliberate replace is under way, so the exit is not treated as a crash. */
   private stopping: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Set by stop(): the slot is being shut down and must not start again. */
@@ -94,6 +101,7 @@ export class WorkerHandle extends EventEmitter {
       pid: this.child?.pid,
       restarts: this.restartCount,
       startedAt: this.child ? this.spawnedAtMs : undefined,
+      counters: this.counters,
     };
   }
 
@@ -118,6 +126,7 @@ export class WorkerHandle extends EventEmitter {
     child.on("message", (message: unknown) => {
       if (!isWorkerMessage(message)) return;
       if (message.type === "listening") this.onListening();
+      if (message.type === "stats") this.counters = message.counters;
       if (message.type === "listen-failed") {
         this.lastOutput = `could not listen on ${message.host}:${message.port}`;
       }
@@ -137,6 +146,8 @@ export class WorkerHandle extends EventEmitter {
         this.onExit(child, code, signal);
       });
     });
+    this.counters = undefined;
+    if (this.deps.readiness === "uptime") this.onListening();
     if (this.deps.readiness === "tcp") {
       void this.deps
         .probePort(this.slot.port, () => this.child !== child)

@@ -1,8 +1,10 @@
 /** The IPC vocabulary between the primary and a built-in worker. */
+import type { Counters } from "./counters.js";
 
 export type WorkerToPrimary =
   | { type: "listening"; port: number; addresses: string[] }
-  | { type: "listen-failed"; port: number; host: string };
+  | { type: "listen-failed"; port: number; host: string }
+  | { type: "stats"; counters: Counters };
 
 export type PrimaryToWorker = { type: "drain"; closeCode: number };
 

@@ -1,43 +1,61 @@
+import { createCounters, snapshotCounters } from "./counters.js";
+import { loadApp } from "./load-app.js";
 import { CLOSE_GOING_AWAY, type PrimaryToWorker, type WorkerToPrimary } from "./messages.js";
-import { ListenError, serveEcho } from "./serve.js";
+import { ListenError, type RunningServer, serve } from "./serve.js";
+import { readWorkerSettings } from "./settings.js";
+
+const STATS_INTERVAL_MS = 1000;
 
 function send(message: WorkerToPrimary): void {
-  process.send?.(message);
+  if (process.connected) process.send?.(message);
 }
 
-/** Reads the slot from the environment the primary set, serves, and drains on SIGTERM or on the primary's order. */
+function fail(message: string): never {
+  process.stderr.write(`wsfleet worker: ${message}\n`);
+  process.exit(2);
+}
+
+/** Reads the slot from the environment, serves the app, reports counters, drains on SIGTERM or the primary's order. */
 export async function runWorker(env: NodeJS.ProcessEnv): Promise<void> {
-  const port = Number(env.PORT);
-  const host = env.WSFLEET_HOST ?? "localhost";
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    process.stderr.write(`wsfleet worker: PORT must be a port number, got ${JSON.stringify(env.PORT)}\n`);
-    process.exit(2);
+  let settings: ReturnType<typeof readWorkerSettings>;
+  try {
+    settings = readWorkerSettings(env);
+  } catch (error) {
+    fail((error as Error).message);
   }
   // The primary is gone (even by SIGKILL): the IPC channel closes and we go too, no orphan.
   process.on("disconnect", () => process.exit(0));
-  let server: Awaited<ReturnType<typeof serveEcho>>;
+  const counters = createCounters();
+  let server: RunningServer;
   try {
-    server = await serveEcho({ host, port, exclusivePort: true });
+    server = await serve(await loadApp(settings, counters), settings, counters);
   } catch (error) {
     if (error instanceof ListenError) {
       send({ type: "listen-failed", host: error.host, port: error.port });
-      process.stderr.write(`${error.message}: the port is in use or the address is not on this machine\n`);
-      process.exit(2);
+      fail(`${error.message}: the port is in use or the address is not on this machine`);
     }
-    throw error;
+    fail((error as Error).message);
   }
+  const statsTimer = setInterval(
+    () => send({ type: "stats", counters: snapshotCounters(counters) }),
+    STATS_INTERVAL_MS,
+  );
+  statsTimer.unref();
   let draining = false;
-  const drain = (closeCode: number, reason: string) => {
+  const drain = (closeCode: number) => {
     if (draining) return;
     draining = true;
-    void server.drain(closeCode, reason).then(() => process.exit(0));
+    const reason = closeCode === CLOSE_GOING_AWAY ? "server shutting down" : "service restart";
+    void server.drain(closeCode, reason).then(() => {
+      send({ type: "stats", counters: snapshotCounters(counters) });
+      process.exit(0);
+    });
   };
-  process.on("SIGTERM", () => drain(CLOSE_GOING_AWAY, "server shutting down"));
+  process.on("SIGTERM", () => drain(CLOSE_GOING_AWAY));
   // The primary handles Ctrl-C for the whole fleet; a worker in its own group does not see it, and ignores it if sent.
   process.on("SIGINT", () => {});
   process.on("message", (message: PrimaryToWorker) => {
-    if (message?.type === "drain")
-      drain(message.closeCode, message.closeCode === CLOSE_GOING_AWAY ? "server shutting down" : "service restart");
+    if (message?.type === "drain") drain(message.closeCode);
   });
-  send({ type: "listening", port, addresses: server.addresses });
+  send({ type: "listening", port: settings.port, addresses: server.addresses });
 }

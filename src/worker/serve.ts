@@ -1,17 +1,16 @@
 import uWS from "uWebSockets.js";
-import { createEchoApp } from "../echo/app.js";
+import type { WsfleetApp } from "../app/types.js";
 import { listenAddresses } from "../net/listen-addresses.js";
-
-export interface ServeOptions {
-  host: string;
-  port: number;
-  /** This mode owns its port: listen without SO_REUSEPORT, so a second fleet on the same port fails loudly. */
-  exclusivePort: boolean;
-}
+import type { Counters } from "./counters.js";
+import { type HostState, hostApp } from "./host.js";
+import type { WorkerSettings } from "./settings.js";
 
 export interface RunningServer {
   addresses: string[];
-  /** Stop accepting, refuse handshakes with 503, close every connection with `closeCode`; resolves when all are closed. */
+  /**
+   * The drain order: `/healthz` and new handshakes answer 503 at once; after `drainTimeoutMs` the listen sockets
+   * close and every open connection gets `closeCode`; resolves when all are closed.
+   */
   drain(closeCode: number, reason: string): Promise<void>;
 }
 
@@ -43,6 +42,7 @@ function listenOn(
   exclusive: boolean,
 ): Promise<uWS.us_listen_socket> {
   return new Promise((resolve, reject) => {
+    // Without the exclusive flag uWS sets SO_REUSEPORT, and a second server on the port would silently share it.
     const flags = exclusive ? LIBUS_LISTEN_EXCLUSIVE_PORT : LIBUS_LISTEN_DEFAULT;
     (app.listen as unknown as ListenWithOptions).call(app, address, port, flags, (socket) =>
       socket ? resolve(socket) : reject(new ListenError(address, port)),
@@ -50,37 +50,30 @@ function listenOn(
   });
 }
 
-export async function serveEcho(options: ServeOptions): Promise<RunningServer> {
-  const open = new Set<uWS.WebSocket<unknown>>();
-  let draining = false;
-  let onAllClosed: (() => void) | undefined;
-  const app = createEchoApp({
-    isDraining: () => draining,
-    onOpen: (ws) => open.add(ws),
-    onClose: (ws) => {
-      open.delete(ws);
-      if (open.size === 0) onAllClosed?.();
-    },
-  });
-  const addresses = await listenAddresses(options.host);
+export async function serve(app: WsfleetApp, settings: WorkerSettings, counters: Counters): Promise<RunningServer> {
+  const state: HostState = { draining: false, open: new Set(), onAllClosed: undefined };
+  const server = hostApp(app, settings, counters, state);
+  const addresses = await listenAddresses(settings.host);
   const sockets: uWS.us_listen_socket[] = [];
   try {
-    for (const address of addresses) sockets.push(await listenOn(app, address, options.port, options.exclusivePort));
+    for (const address of addresses)
+      sockets.push(await listenOn(server, address, settings.port, settings.exclusivePort));
   } catch (error) {
     for (const socket of sockets) uWS.us_listen_socket_close(socket);
     throw error;
   }
   return {
     addresses,
-    drain(closeCode, reason) {
-      draining = true;
+    async drain(closeCode, reason) {
+      state.draining = true;
+      if (settings.drainTimeoutMs > 0) await new Promise((resolve) => setTimeout(resolve, settings.drainTimeoutMs));
       for (const socket of sockets.splice(0)) uWS.us_listen_socket_close(socket);
+      if (state.open.size === 0) return;
       const allClosed = new Promise<void>((resolve) => {
-        onAllClosed = resolve;
+        state.onAllClosed = resolve;
       });
-      for (const ws of [...open]) ws.end(closeCode, reason);
-      if (open.size === 0) return Promise.resolve();
-      return allClosed;
+      for (const ws of [...state.open]) ws.end(closeCode, reason);
+      await allClosed;
     },
   };
 }

@@ -43,9 +43,11 @@ export function startPrimary(t, args, { env = {}, json = true } = {}) {
     stderr += chunk;
   });
   const exited = once(child, "exit").then(([code, signal]) => ({ code, signal }));
-  t.after(() => {
+  const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  });
+  };
+  // A test context kills it when the test ends; a file-wide fleet (t = null) is killed by the file's after().
+  t?.after(kill);
 
   /** Resolves with the first event (past or future) matching `predicate`. */
   function waitForEvent(predicate, timeoutMs = 15_000) {
@@ -81,6 +83,7 @@ export function startPrimary(t, args, { env = {}, json = true } = {}) {
 
   return {
     child,
+    kill,
     events,
     exited,
     waitForEvent,

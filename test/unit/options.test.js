@@ -32,6 +32,15 @@ test("defaults follow the guide: port 8000, localhost, websockets-test, one work
       startRetries: 3,
       stopTimeoutMs: 10_000,
       logFormat: "text",
+      sharedPort: undefined,
+      maxPayloadBytes: 1024 * 1024,
+      idleTimeoutSecs: 40,
+      maxBackpressureBytes: 64 * 1024,
+      compression: "off",
+      drainTimeoutMs: 1000,
+      app: undefined,
+      trustProxy: false,
+      metrics: undefined,
     },
   );
   assert.ok(Object.isFrozen(options));

@@ -1,0 +1,23 @@
+import http from "node:http";
+import type { WorkerStatus } from "../fleet/worker-handle.js";
+import { renderMetrics } from "./prometheus.js";
+
+/** The primary's Prometheus endpoint: GET /metrics, the fleet's counters as the workers last reported them. */
+export function serveMetrics(
+  host: string,
+  port: number,
+  statuses: () => readonly WorkerStatus[],
+): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.method === "GET" && req.url?.split("?")[0] === "/metrics") {
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+      res.end(renderMetrics(statuses()));
+      return;
+    }
+    res.writeHead(404).end("see /metrics\n");
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port, exclusive: true }, () => resolve(server));
+  });
+}

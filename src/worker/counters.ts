@@ -1,0 +1,55 @@
+/**
+ * A worker's counters: plain numbers bumped on the hot path, sent to the primary once a second.
+ * Totals only grow (Prometheus counters); `connectionsOpen` is a gauge.
+ */
+export interface Counters {
+  connectionsOpen: number;
+  connectionsTotal: number;
+  messagesIn: number;
+  bytesIn: number;
+  messagesOut: number;
+  bytesOut: number;
+  /** send() found the socket's buffer already non-empty (uWS status 0) or over the limit (status 2). */
+  backpressureEvents: number;
+  /** Handshakes answered 503 while draining. */
+  rejectedHandshakes: number;
+  /** Close codes seen, by code (1000, 1001, 1006, 1009...). */
+  closeCodes: Record<string, number>;
+}
+
+export function createCounters(): Counters {
+  return {
+    connectionsOpen: 0,
+    connectionsTotal: 0,
+    messagesIn: 0,
+    bytesIn: 0,
+    messagesOut: 0,
+    bytesOut: 0,
+    backpressureEvents: 0,
+    rejectedHandshakes: 0,
+    closeCodes: {},
+  };
+}
+
+export function snapshotCounters(counters: Counters): Counters {
+  return { ...counters, closeCodes: { ...counters.closeCodes } };
+}
+
+/** Sums workers' counters for the fleet: pure, tested without workers. */
+export function sumCounters(all: Iterable<Counters>): Counters {
+  const total = createCounters();
+  for (const each of all) {
+    total.connectionsOpen += each.connectionsOpen;
+    total.connectionsTotal += each.connectionsTotal;
+    total.messagesIn += each.messagesIn;
+    total.bytesIn += each.bytesIn;
+    total.messagesOut += each.messagesOut;
+    total.bytesOut += each.bytesOut;
+    total.backpressureEvents += each.backpressureEvents;
+    total.rejectedHandshakes += each.rejectedHandshakes;
+    for (const [code, count] of Object.entries(each.closeCodes)) {
+      total.closeCodes[code] = (total.closeCodes[code] ?? 0) + count;
+    }
+  }
+  return total;
+}

@@ -1,0 +1,122 @@
+import uWS from "uWebSockets.js";
+import type { ConnectionData, WsfleetApp } from "../app/types.js";
+import { clientAddress } from "./client-address.js";
+import type { Counters } from "./counters.js";
+import type { Compression, WorkerSettings } from "./settings.js";
+
+type Connection = uWS.WebSocket<ConnectionData>;
+
+/** What the host shares with the drain logic: the draining flag and the open connections. */
+export interface HostState {
+  draining: boolean;
+  readonly open: Set<Connection>;
+  onAllClosed: (() => void) | undefined;
+}
+
+export function compressionOption(compression: Compression): uWS.CompressOptions {
+  if (compression === "shared") return uWS.SHARED_COMPRESSOR | uWS.SHARED_DECOMPRESSOR;
+  if (compression === "dedicated") return uWS.DEDICATED_COMPRESSOR_256KB | uWS.DEDICATED_DECOMPRESSOR;
+  return uWS.DISABLED;
+}
+
+const STATUS_503 = "503 Service Unavailable";
+const CLOSE_MESSAGE_TOO_BIG = 1009;
+
+/**
+ * uWebSockets.js drops the TCP connection, with no close frame, when a message passes its own limit. Giving it
+ * headroom (twice ours) lets us answer a message just over our limit with a real 1009 close frame; only a message
+ * over twice the limit is cut at its frame header, without reading the payload.
+ */
+export function frameLimitBytes(maxPayloadBytes: number): number {
+  return Math.min(maxPayloadBytes * 2, 2 ** 31 - 1);
+}
+
+/**
+ * Wraps a WsfleetApp in a uWebSockets.js app with wsfleet's limits, counters, `/healthz`, draining, 426 for plain
+ * HTTP on the WebSocket path and 404 elsewhere.
+ */
+export function hostApp(
+  app: WsfleetApp,
+  settings: WorkerSettings,
+  counters: Counters,
+  state: HostState,
+): uWS.TemplatedApp {
+  const path = app.path ?? "/*";
+  const server = uWS.App().ws<ConnectionData>(path, {
+    compression: compressionOption(settings.compression),
+    maxPayloadLength: frameLimitBytes(settings.maxPayloadBytes),
+    idleTimeout: settings.idleTimeoutSecs,
+    sendPingsAutomatically: true,
+    maxBackpressure: settings.maxBackpressureBytes,
+    // A reader that lets more than maxBackpressure pile up is closed rather than silently skipped.
+    closeOnBackpressureLimit: true,
+    upgrade: (res, req, context) => {
+      if (state.draining) {
+        counters.rejectedHandshakes += 1;
+        res.writeStatus(STATUS_503).writeHeader("Retry-After", "1").end("draining\n", true);
+        return;
+      }
+      const remoteAddress = clientAddress(res, req, settings.trustProxy);
+      const data: ConnectionData = app.userData
+        ? Object.assign(
+            app.userData({
+              url: req.getUrl(),
+              query: req.getQuery(),
+              remoteAddress,
+              header: (name) => req.getHeader(name),
+            }),
+            { remoteAddress },
+          )
+        : { remoteAddress };
+      res.upgrade(
+        data,
+        req.getHeader("sec-websocket-key"),
+        req.getHeader("sec-websocket-protocol"),
+        req.getHeader("sec-websocket-extensions"),
+        context,
+      );
+    },
+    open: (ws) => {
+      state.open.add(ws);
+      counters.connectionsOpen += 1;
+      counters.connectionsTotal += 1;
+      app.open?.(ws);
+    },
+    message: (ws, message, isBinary) => {
+      if (message.byteLength > settings.maxPayloadBytes) {
+        ws.end(CLOSE_MESSAGE_TOO_BIG, "message too big");
+        return;
+      }
+      counters.messagesIn += 1;
+      counters.bytesIn += message.byteLength;
+      app.message(ws, message, isBinary);
+    },
+    drain: app.drain ? (ws) => app.drain?.(ws) : undefined,
+    close: (ws, code, reason) => {
+      state.open.delete(ws);
+      counters.connectionsOpen -= 1;
+      counters.closeCodes[code] = (counters.closeCodes[code] ?? 0) + 1;
+      app.close?.(ws, code, reason);
+      if (state.open.size === 0) state.onAllClosed?.();
+    },
+  });
+  app.routes?.(server);
+  server.get("/healthz", (res) => {
+    if (state.draining) res.writeStatus(STATUS_503).end("draining\n");
+    else res.end("ok\n");
+  });
+  // A plain request on the WebSocket path: RFC 6455 §4.2.2 / RFC 9110 §15.5.22, 426 with the protocol to upgrade to.
+  server.any(path, (res) => {
+    res
+      .writeStatus("426 Upgrade Required")
+      .writeHeader("Upgrade", "websocket")
+      .writeHeader("Connection", "Upgrade")
+      .end("this is a WebSocket endpoint: send an Upgrade: websocket request\n");
+  });
+  if (path !== "/*") {
+    server.any("/*", (res) => {
+      res.writeStatus("404 Not Found").end("not found\n");
+    });
+  }
+  return server;
+}

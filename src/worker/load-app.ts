@@ -1,0 +1,16 @@
+import { pathToFileURL } from "node:url";
+import type { WsfleetApp } from "../app/types.js";
+import { createEchoApp } from "../apps/echo.js";
+import type { Counters } from "./counters.js";
+import type { WorkerSettings } from "./settings.js";
+
+/** The user's module (`--app`), whose default export (or `app` export) is a WsfleetApp; else the built-in echo. */
+export async function loadApp(settings: WorkerSettings, counters: Counters): Promise<WsfleetApp> {
+  if (!settings.appPath) return createEchoApp(counters, settings.compression !== "off");
+  const module = (await import(pathToFileURL(settings.appPath).href)) as { default?: unknown; app?: unknown };
+  const app = (module.default ?? module.app) as WsfleetApp | undefined;
+  if (!app || typeof app.message !== "function") {
+    throw new Error(`${settings.appPath} must export a WsfleetApp (default export with a message() function)`);
+  }
+  return app;
+}

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { WsfleetError } from "../../dist/errors.js";
+import { renderMetrics } from "../../dist/metrics/prometheus.js";
+import { validateOptions } from "../../dist/options.js";
+import { createCounters, sumCounters } from "../../dist/worker/counters.js";
+import { frameLimitBytes } from "../../dist/worker/host.js";
+import { readWorkerSettings } from "../../dist/worker/settings.js";
+
+const defaults = { webConcurrency: undefined, cpuCount: 2 };
+
+test("worker limits default to python websockets' 1 MiB, 40 s idle (ping at 20 s), 64 KiB backpressure, no compression, 1 s drain", () => {
+  const options = validateOptions({}, defaults);
+  assert.equal(options.maxPayloadBytes, 1024 * 1024);
+  assert.equal(options.idleTimeoutSecs, 40);
+  assert.equal(options.maxBackpressureBytes, 64 * 1024);
+  assert.equal(options.compression, "off");
+  assert.equal(options.drainTimeoutMs, 1000);
+  assert.equal(options.sharedPort, undefined);
+  assert.equal(options.metrics, undefined);
+});
+
+test("sizes take binary units; bad ones name the option", () => {
+  assert.equal(validateOptions({ maxPayload: "64KiB" }, defaults).maxPayloadBytes, 65536);
+  assert.equal(validateOptions({ maxPayload: "2mib" }, defaults).maxPayloadBytes, 2 * 1024 * 1024);
+  assert.equal(validateOptions({ maxBackpressure: "1000" }, defaults).maxBackpressureBytes, 1000);
+  for (const [raw, pattern] of [
+    [{ maxPayload: "lots" }, /--max-payload: "lots"/],
+    [{ maxPayload: "0" }, /--max-payload: "0"/],
+    [{ maxPayload: "3GiB" }, /--max-payload: "3GiB"/],
+    [{ idleTimeout: "5" }, /--idle-timeout: "5"; expected 0 \(off\) or at least 8 seconds/],
+    [{ compression: "gzip" }, /--compression: "gzip"; expected off, shared or dedicated/],
+    [{ sharedPort: "70000" }, /--shared-port: "70000"/],
+    [{ metrics: "host:" }, /--metrics: "host:"/],
+    [{ app: "./x.js", exec: "python3 app.py" }, /--app/],
+  ]) {
+    assert.throws(
+      () => validateOptions(raw, defaults),
+      (error) => error instanceof WsfleetError && pattern.test(error.message),
+    );
+  }
+  assert.deepEqual(validateOptions({ metrics: "9100" }, defaults).metrics, { host: "127.0.0.1", port: 9100 });
+  assert.deepEqual(validateOptions({ metrics: "0.0.0.0:9100" }, defaults).metrics, { host: "0.0.0.0", port: 9100 });
+});
+
+test("a shared port has no consecutive-port overflow", () => {
+  const options = validateOptions({ workers: "8", basePort: "65535", sharedPort: "8080" }, defaults);
+  assert.equal(options.sharedPort, 8080);
+});
+
+test("the worker reads its settings from the environment, with the same defaults, and rejects nonsense", () => {
+  const settings = readWorkerSettings({ PORT: "9000" });
+  assert.deepEqual(
+    { ...settings },
+    {
+      host: "localhost",
+      port: 9000,
+      exclusivePort: true,
+      maxPayloadBytes: 1024 * 1024,
+      idleTimeoutSecs: 40,
+      maxBackpressureBytes: 65536,
+      compression: "off",
+      drainTimeoutMs: 1000,
+      appPath: undefined,
+      trustProxy: false,
+    },
+  );
+  assert.equal(readWorkerSettings({ PORT: "9000", WSFLEET_SHARED_PORT: "1" }).exclusivePort, false);
+  assert.throws(() => readWorkerSettings({}), /PORT must be a whole number from 1 to 65535, got undefined/);
+  assert.throws(() => readWorkerSettings({ PORT: "1", WSFLEET_COMPRESSION: "zip" }), /WSFLEET_COMPRESSION/);
+});
+
+test("uWS gets twice our limit so a message just over ours gets a real 1009 close frame", () => {
+  assert.equal(frameLimitBytes(1024), 2048);
+  assert.equal(frameLimitBytes(2 ** 31 - 1), 2 ** 31 - 1);
+});
+
+test("counters add up across workers, close codes by code", () => {
+  const a = { ...createCounters(), connectionsOpen: 2, messagesIn: 10, closeCodes: { 1000: 3 } };
+  const b = { ...createCounters(), connectionsOpen: 1, messagesIn: 5, closeCodes: { 1000: 1, 1006: 2 } };
+  const total = sumCounters([a, b]);
+  assert.equal(total.connectionsOpen, 3);
+  assert.equal(total.messagesIn, 15);
+  assert.deepEqual(total.closeCodes, { 1000: 4, 1006: 2 });
+});
+
+test("metrics render in Prometheus text format per worker", () => {
+  const counters = { ...createCounters(), connectionsOpen: 4, connectionsTotal: 9, closeCodes: { 1001: 5 } };
+  const text = renderMetrics([
+    { name: "w_00", port: 8000, state: "RUNNING", pid: 1, restarts: 2, startedAt: 0, counters },
+    {
+      name: "w_01",
+      port: 8001,
+      state: "BACKOFF",
+      pid: undefined,
+      restarts: 1,
+      startedAt: undefined,
+      counters: undefined,
+    },
+  ]);
+  assert.match(text, /^# TYPE wsfleet_connections_open gauge$/m);
+  assert.match(text, /^wsfleet_worker_running\{worker="w_00",port="8000",state="RUNNING"\} 1$/m);
+  assert.match(text, /^wsfleet_worker_running\{worker="w_01",port="8001",state="BACKOFF"\} 0$/m);
+  assert.match(text, /^wsfleet_worker_restarts_total\{worker="w_00",port="8000"\} 2$/m);
+  assert.match(text, /^wsfleet_connections_open\{worker="w_00",port="8000"\} 4$/m);
+  assert.match(text, /^wsfleet_close_codes_total\{worker="w_00",port="8000",code="1001"\} 5$/m);
+  assert.doesNotMatch(text, /wsfleet_connections_open\{worker="w_01"/);
+});
