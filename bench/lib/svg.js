@@ -18,8 +18,8 @@ function frame(title, width, height, body, legend = []) {
     .join("");
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">` +
-    `<rect width="100%" height="100%" fill="white"/>` +
-    `<text x="10" y="20" ${FONT} font-size="14" font-weight="bold">${escapeXml(title)}</text>${legendSvg}${body}</svg>\n`
+    `<title>${escapeXml(title)}</title><rect width="100%" height="100%" fill="white"/>` +
+    `<text x="10" y="20" font-family="sans-serif" font-size="14" font-weight="bold">${escapeXml(title)}</text>${legendSvg}${body}</svg>\n`
   );
 }
 
