@@ -1,0 +1,236 @@
+/** The figures the report is about, derived from a run's raw JSON (pure). */
+
+const row = (entry, name) => entry?.rows?.find((r) => r.name === name)?.result ?? null;
+const ratio = (a, b) =>
+  a === null || b === null || a === undefined || b === undefined || b === 0 ? null : Math.round((a / b) * 100) / 100;
+
+export function headlineRows(report) {
+  const byWorkers = new Map();
+  for (const t of report.targets) if (t.baseline) byWorkers.set(t.workers, t);
+  const guideForSingle = byWorkers.get(report.machine.cores);
+  return report.targets.map((t) => {
+    const r = row(t, "headline");
+    const guide = row(byWorkers.get(t.workers) ?? guideForSingle, "headline");
+    const roles = t.rows?.find((x) => x.name === "headline")?.cpuUsPerMessageByRole ?? null;
+    return {
+      id: t.id,
+      label: t.label,
+      available: t.available,
+      reason: t.reason ?? t.error ?? null,
+      msgsPerSecond: r?.msgsPerSecondOverall ?? null,
+      msgsPerSecondStdev: r?.msgsPerSecond.stdev ?? null,
+      latencyUs: r?.latencyUs ?? null,
+      serverCpuUsPerMessage: r?.serverCpuUsPerMessage ?? null,
+      roles,
+      clientCpuUsPerMessage: r?.client.cpuUsPerMessage ?? null,
+      clientSaturated: r?.client.saturated ?? null,
+      errors: r?.errors.total ?? null,
+      msgsRatioToGuide: ratio(r?.msgsPerSecondOverall, guide?.msgsPerSecondOverall),
+      cpuRatioToGuide: ratio(r?.serverCpuUsPerMessage, guide?.serverCpuUsPerMessage),
+      p99RatioToGuide: ratio(r?.latencyUs.p99, guide?.latencyUs.p99),
+    };
+  });
+}
+
+export function sweepRows(report) {
+  const out = [];
+  for (const t of report.targets) {
+    for (const r of t.rows ?? []) {
+      if (r.name === "idle" || r.name === "connect") continue;
+      out.push({
+        id: t.id,
+        row: r.name,
+        settings: r.settings,
+        msgsPerSecond: r.result.msgsPerSecondOverall,
+        p50: r.result.latencyUs.p50,
+        p99: r.result.latencyUs.p99,
+        serverCpuUsPerMessage: r.result.serverCpuUsPerMessage,
+        clientCpuUsPerMessage: r.result.client.cpuUsPerMessage,
+        clientSaturated: r.result.client.saturated,
+        errors: r.result.errors.total,
+      });
+    }
+  }
+  return out;
+}
+
+export function idleRows(report) {
+  return report.targets
+    .filter((t) => row(t, "idle"))
+    .map((t) => {
+      const entry = t.rows.find((r) => r.name === "idle");
+      const r = entry.result;
+      // Worker memory per connection, apart from the proxy's and the manager's.
+      const perRole = { worker: 0, proxy: 0, manager: 0 };
+      const baseRole = { worker: 0, proxy: 0, manager: 0 };
+      for (const p of r.watched?.processes ?? []) {
+        const role = entry.processes.find((q) => q.pid === p.pid)?.role ?? "worker";
+        perRole[role] += p.rssStartBytes;
+        baseRole[role] += p.rssBaselineBytes ?? p.rssStartBytes;
+      }
+      const per = (role) => (r.idle.opened > 0 ? Math.round((perRole[role] - baseRole[role]) / r.idle.opened) : null);
+      return {
+        id: t.id,
+        opened: r.idle.opened,
+        requested: r.idle.requested,
+        openSeconds: r.idle.openSeconds,
+        workerBaselineBytes: baseRole.worker,
+        workerBytesPerConnection: per("worker"),
+        proxyBytesPerConnection: perRole.proxy > 0 ? per("proxy") : null,
+        allBytesPerConnection: r.idle.serverBytesPerConnection,
+        errors: r.errors.total,
+      };
+    });
+}
+
+export function connectRows(report) {
+  return report.targets
+    .filter((t) => row(t, "connect"))
+    .map((t) => {
+      const r = row(t, "connect");
+      return {
+        id: t.id,
+        handshakesPerSecond: r.handshakesPerSecond,
+        p99: r.latencyUs.p99,
+        serverCpuUsPerHandshake: r.serverCpuUsPerMessage,
+        errors: r.errors.total,
+      };
+    });
+}
+
+/** Issue 6's targets, each met, missed, or not measurable in this run, with the figures. */
+export function issueTargets(report) {
+  const cores = report.machine.cores;
+  const t = (id) => report.targets.find((x) => x.id === id);
+  const headline = (id) => row(t(id), "headline");
+  const guide = headline(`guide-x${cores}`);
+  const shared = headline(`wsfleet-shared-port-x${cores}`);
+  const hap = headline(`wsfleet-haproxy-x${cores}`);
+  const check = (name, value, limit, cmp, unit, missing) => {
+    if (value === null || value === undefined || Number.isNaN(value))
+      return { name, status: "not measured", detail: missing };
+    const met = cmp === "<=" ? value <= limit : value >= limit;
+    return {
+      name,
+      status: met ? "met" : "missed",
+      value,
+      limit,
+      detail: `${value}${unit} (target ${cmp} ${limit}${unit})`,
+    };
+  };
+  const na = (id) => t(id)?.reason ?? t(id)?.error ?? `${id} not in this run`;
+  const out = [];
+  out.push(
+    check(
+      "server CPU/msg: shared-port ≤ 1/6 of the guide's",
+      ratio(shared?.serverCpuUsPerMessage, guide?.serverCpuUsPerMessage),
+      0.167,
+      "<=",
+      "×",
+      na(`wsfleet-shared-port-x${cores}`),
+    ),
+  );
+  out.push(
+    check(
+      "server CPU/msg: --haproxy ≤ 1/3 of the guide's",
+      ratio(hap?.serverCpuUsPerMessage, guide?.serverCpuUsPerMessage),
+      0.333,
+      "<=",
+      "×",
+      na(`wsfleet-haproxy-x${cores}`),
+    ),
+  );
+  out.push(
+    check(
+      "msgs/s: shared-port ≥ 4× the guide's",
+      ratio(shared?.msgsPerSecondOverall, guide?.msgsPerSecondOverall),
+      4,
+      ">=",
+      "×",
+      na(`wsfleet-shared-port-x${cores}`),
+    ),
+  );
+  out.push(
+    check(
+      "msgs/s: --haproxy ≥ 2.5× the guide's",
+      ratio(hap?.msgsPerSecondOverall, guide?.msgsPerSecondOverall),
+      2.5,
+      ">=",
+      "×",
+      na(`wsfleet-haproxy-x${cores}`),
+    ),
+  );
+  const fleet1 = row(t("wsfleet-x1"), "m4k-p16");
+  const ws1 = row(t("ws-x1"), "m4k-p16");
+  out.push(
+    check(
+      "server CPU/msg at 4 KiB, depth 16: one wsfleet worker ≤ 1/2 of one ws",
+      ratio(fleet1?.serverCpuUsPerMessage, ws1?.serverCpuUsPerMessage),
+      0.5,
+      "<=",
+      "×",
+      "m4k-p16 rows missing",
+    ),
+  );
+  out.push(
+    check(
+      "p99 at 100 connections: --haproxy ≤ 1/2 of the guide's",
+      ratio(hap?.latencyUs.p99, guide?.latencyUs.p99),
+      0.5,
+      "<=",
+      "×",
+      na(`wsfleet-haproxy-x${cores}`),
+    ),
+  );
+  const fastest = fastestHeadline(report);
+  out.push(
+    check(
+      "load generator CPU per echo at depth 1 (on the fastest target)",
+      fastest?.result.client.cpuUsPerMessage,
+      4,
+      "<=",
+      " µs",
+      "no headline row",
+    ),
+  );
+  const ceiling = fastest ? clientCeiling(fastest.result) : null;
+  out.push(
+    check(
+      "load generator ceiling ≥ 1.5× the fastest target's msgs/s",
+      ratio(ceiling, fastest?.result.msgsPerSecondOverall),
+      1.5,
+      ">=",
+      "×",
+      "no headline row",
+    ),
+  );
+  const idle = idleRows(report).find((r) => r.id === "wsfleet-x1");
+  out.push(
+    check(
+      "worker RSS per idle connection (one wsfleet worker, 10,000 idle)",
+      idle?.workerBytesPerConnection,
+      2048,
+      "<=",
+      " B",
+      "no idle row",
+    ),
+  );
+  return out;
+}
+
+/** The headline row with the most msgs/s. */
+export function fastestHeadline(report) {
+  let best = null;
+  for (const t of report.targets) {
+    const r = row(t, "headline");
+    if (r && (best === null || r.msgsPerSecondOverall > best.result.msgsPerSecondOverall))
+      best = { id: t.id, result: r };
+  }
+  return best;
+}
+
+/** What one load process could do with a whole core to itself: 1 s of CPU over its CPU per echo. */
+export function clientCeiling(result) {
+  const us = result.client.cpuUsPerMessage;
+  return us ? Math.round((1e6 / us) * result.client.procs) : null;
+}

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+// Benchmarks report and tests check behaviour: this runs the bench with tiny durations against two cheap targets
+// and checks that it works and its JSON is complete. It never asserts a speed.
+test("npm run bench -- --smoke measures one wsfleet worker and one ws process and writes complete JSON", async (t) => {
+  const out = mkdtempSync(`${os.tmpdir()}/wsfleet-bench-smoke-`);
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+  await new Promise((resolve, reject) => {
+    execFile(
+      "npm",
+      ["run", "bench", "--silent", "--", "--smoke", "--out", out],
+      { cwd: ROOT, timeout: 180_000 },
+      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve()),
+    );
+  });
+  const files = readdirSync(out).filter((f) => f.endsWith("-smoke.json"));
+  assert.equal(files.length, 1);
+  const report = JSON.parse(readFileSync(`${out}/${files[0]}`, "utf8"));
+  assert.equal(report.mode, "smoke");
+  assert.equal(report.machine.cores, os.availableParallelism());
+  assert.deepEqual(
+    report.targets.map((target) => target.id),
+    ["wsfleet-x1", "ws-x1"],
+  );
+  for (const target of report.targets) {
+    assert.equal(target.available, true, target.id);
+    assert.equal(target.error, undefined, `${target.id}: ${target.error}`);
+    assert.deepEqual(target.leftovers, [], `${target.id} left processes running`);
+    assert.deepEqual(
+      target.rows.map((row) => row.name),
+      ["idle", "headline", "m4k-p16", "connect"],
+    );
+    for (const row of target.rows) {
+      const r = row.result;
+      assert.equal(r.errors.total, 0, `${target.id} ${row.name}: ${r.errors.lastMessage}`);
+      assert.ok(r.watched.processes.length >= 1, `${target.id} ${row.name} watched no process`);
+      assert.ok(
+        row.processes.some((p) => p.role === "worker"),
+        `${target.id} has no worker`,
+      );
+      if (row.name === "idle") {
+        assert.equal(r.idle.opened, r.idle.requested);
+        assert.equal(typeof r.idle.serverBytesPerConnection, "number");
+        continue;
+      }
+      assert.ok(r.messages > 0, `${target.id} ${row.name} exchanged no message`);
+      for (const key of ["p2_5", "p50", "p97_5", "p99", "p99_9", "avg", "stdev", "max"]) {
+        assert.equal(typeof r.latencyUs[key], "number", `${row.name} latency ${key}`);
+      }
+      assert.ok(r.msgsPerSecond.samples.length >= 1);
+      assert.equal(typeof r.serverCpuUsPerMessage, "number");
+      assert.equal(typeof r.client.cpuUsPerMessage, "number");
+    }
+  }
+});
