@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { closed, connect } from "../helpers/clients.js";
-import { eventually, FIXTURES, runPrimary, startPrimary } from "../helpers/fleet.js";
+import { eventually, FIXTURES, runPrimary, startOneWorker, startPrimary } from "../helpers/fleet.js";
 import { freePortRange } from "../helpers/ports.js";
 
 const CHAT = fileURLToPath(new URL("../../examples/chat-room.js", import.meta.url));
@@ -133,13 +133,8 @@ test("client address: PROXY protocol v2 from a proxy, X-Forwarded-For only with 
 });
 
 test("client address behind the real HAProxy with send-proxy-v2: the worker sees the client's own loopback address", async (t) => {
-  const port = await freePortRange(2);
+  const { port } = await startOneWorker(t, ["--app", `${FIXTURES}whoami-app.mjs`], { ports: 2 });
   const frontend = port + 1;
-  const primary = startPrimary(t, [
-    ...["--workers", "1", "--base-port", String(port), "--host", "127.0.0.1", "--start-secs", "0"],
-    ...["--app", `${FIXTURES}whoami-app.mjs`],
-  ]);
-  await primary.waitForRunning(1);
   const dir = await mkdtemp(join(tmpdir(), "wsfleet-proxy-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const config = join(dir, "haproxy.cfg");

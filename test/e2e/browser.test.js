@@ -2,25 +2,13 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
 import { chromium } from "playwright-core";
-import { startPrimary } from "../helpers/fleet.js";
-import { freePortRange } from "../helpers/ports.js";
+import { startOneWorker } from "../helpers/fleet.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
 test("headless Chromium opens a WebSocket to a worker and gets its echo, text and binary", async (t) => {
   assert.ok(existsSync(CHROMIUM), "Debian's chromium is installed by .ci/run (apt-get install chromium)");
-  const port = await freePortRange(1);
-  const primary = startPrimary(t, [
-    "--workers",
-    "1",
-    "--base-port",
-    String(port),
-    "--host",
-    "127.0.0.1",
-    "--start-secs",
-    "0",
-  ]);
-  await primary.waitForRunning(1);
+  const { port } = await startOneWorker(t);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [

@@ -8,8 +8,7 @@ import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import WebSocket from "ws";
 import { closed, connect, roundTrip } from "../helpers/clients.js";
-import { eventually, FIXTURES, isAlive, SYSTEM_PYTHON, startPrimary } from "../helpers/fleet.js";
-import { freePortRange } from "../helpers/ports.js";
+import { eventually, FIXTURES, isAlive, SYSTEM_PYTHON, startOneWorker } from "../helpers/fleet.js";
 import { frame, OP, rawConnect } from "../helpers/raw-ws.js";
 
 const MAX_PAYLOAD = 1024 * 1024;
@@ -22,21 +21,14 @@ let workerPid;
 after(() => primary?.kill());
 
 before(async () => {
-  port = await freePortRange(2);
+  ({
+    port,
+    primary,
+    pid: workerPid,
+  } = await startOneWorker(null, (base) => ["--metrics", `127.0.0.1:${base + 1}`], {
+    ports: 2,
+  }));
   metricsPort = port + 1;
-  primary = startPrimary(null, [
-    "--workers",
-    "1",
-    "--base-port",
-    String(port),
-    "--host",
-    "127.0.0.1",
-    "--start-secs",
-    "0",
-    "--metrics",
-    `127.0.0.1:${metricsPort}`,
-  ]);
-  workerPid = (await primary.waitForRunning(1)).get("websockets-test_00");
 });
 
 function payload(size, binary) {

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { freePortRange } from "./ports.js";
 
 export const PRIMARY = fileURLToPath(new URL("../../dist/primary.js", import.meta.url));
 export const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
@@ -95,6 +96,19 @@ export function startPrimary(t, args, { env = {}, json = true } = {}) {
       return stderr;
     },
   };
+}
+
+/**
+ * One built-in worker on a free port of 127.0.0.1, RUNNING at once. `extraArgs` is a list, or a function of the
+ * port for arguments that need it (`ports` consecutive free ports are reserved). Resolves with { port, primary, pid }.
+ */
+export async function startOneWorker(t, extraArgs = [], { ports = 1 } = {}) {
+  const port = await freePortRange(ports);
+  const extra = typeof extraArgs === "function" ? extraArgs(port) : extraArgs;
+  const base = ["--workers", "1", "--base-port", String(port), "--host", "127.0.0.1", "--start-secs", "0"];
+  const primary = startPrimary(t, [...base, ...extra]);
+  const running = await primary.waitForRunning(1);
+  return { port, primary, pid: running.get("websockets-test_00") };
 }
 
 /** Runs the CLI to completion (for argument errors). */
