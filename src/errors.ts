@@ -6,7 +6,11 @@ export type WsfleetErrorCode =
   | "WSFLEET_INVALID_OPTION"
   | "WSFLEET_PORT_IN_USE"
   | "WSFLEET_EXEC_FAILED"
-  | "WSFLEET_WORKER_FATAL";
+  | "WSFLEET_WORKER_FATAL"
+  | "WSFLEET_HAPROXY_NOT_FOUND"
+  | "WSFLEET_HAPROXY_CONFIG_INVALID"
+  | "WSFLEET_HAPROXY_FATAL"
+  | "WSFLEET_RELOAD_FAILED";
 
 export class WsfleetError extends Error {
   readonly code: WsfleetErrorCode;
@@ -33,11 +37,16 @@ export interface PortHolder {
   command: string;
 }
 
-export function portInUse(host: string, port: number, holder: PortHolder | undefined): WsfleetError {
+export function portInUse(
+  host: string,
+  port: number,
+  holder: PortHolder | undefined,
+  option = "--base-port",
+): WsfleetError {
   const who = holder ? ` by pid ${holder.pid} (${holder.command})` : "";
   return new WsfleetError(
     "WSFLEET_PORT_IN_USE",
-    `port ${port} on ${host} is already in use${who}; stop that process or choose another --base-port`,
+    `port ${port} on ${host} is already in use${who}; stop that process or choose another ${option}`,
   );
 }
 

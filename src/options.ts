@@ -1,4 +1,6 @@
 import { invalidOption } from "./errors.js";
+import { type HaproxyOptions, type RawHaproxyOptions, validateHaproxyOptions } from "./haproxy/options.js";
+import { MAX_PORT, parseInteger, parseSeconds } from "./option-values.js";
 
 export type LogFormat = "text" | "json";
 
@@ -13,10 +15,14 @@ export interface Options {
   readonly startRetries: number;
   readonly stopTimeoutMs: number;
   readonly logFormat: LogFormat;
+  /** How long a draining built-in worker keeps open connections before closing them (WSFLEET_DRAIN_TIMEOUT_MS). */
+  readonly drainTimeoutMs: number;
+  /** Set with --haproxy: the primary runs HAProxy in front of its workers. */
+  readonly haproxy: HaproxyOptions | undefined;
 }
 
 /** What the command line gives: strings, or undefined when the option was not passed. */
-export interface RawOptions {
+export interface RawOptions extends RawHaproxyOptions {
   workers?: string;
   basePort?: string;
   host?: string;
@@ -26,6 +32,7 @@ export interface RawOptions {
   startRetries?: string;
   stopTimeout?: string;
   logFormat?: string;
+  drainTimeout?: string;
 }
 
 export interface OptionDefaults {
@@ -34,27 +41,8 @@ export interface OptionDefaults {
   cpuCount: number;
 }
 
-const MAX_PORT = 65535;
 const MAX_WORKERS = 1024;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
-function parseInteger(option: string, value: string, min: number, max: number, hint: string): number {
-  const trimmed = value.trim();
-  const parsed = /^[+]?\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-    throw invalidOption(option, value, hint);
-  }
-  return parsed;
-}
-
-function parseSeconds(option: string, value: string, min: number, hint: string): number {
-  const trimmed = value.trim();
-  const parsed = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!Number.isFinite(parsed) || parsed < min || parsed > 86_400) {
-    throw invalidOption(option, value, hint);
-  }
-  return parsed;
-}
 
 function parseWorkers(raw: RawOptions, defaults: OptionDefaults): number {
   const hint = `a whole number of workers from 1 to ${MAX_WORKERS}, for example --workers 4`;
@@ -126,6 +114,12 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
   if (logFormat !== "text" && logFormat !== "json") {
     throw invalidOption("--log-format", logFormat, "text or json");
   }
+  const drainTimeout = parseSeconds(
+    "--drain-timeout",
+    raw.drainTimeout ?? "1",
+    0,
+    "seconds a draining worker keeps its open connections before closing them with 1012, 0 or more, for example --drain-timeout 1",
+  );
   return Object.freeze({
     workers,
     basePort,
@@ -136,5 +130,7 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
     startRetries,
     stopTimeoutMs: Math.round(stopTimeout * 1000),
     logFormat,
+    drainTimeoutMs: Math.round(drainTimeout * 1000),
+    haproxy: validateHaproxyOptions(raw),
   });
 }

@@ -11,6 +11,8 @@ export function workerEnv(options: Options, slot: Slot): NodeJS.ProcessEnv {
     PYTHONUNBUFFERED: process.env.PYTHONUNBUFFERED ?? "1",
     ...supervisorEnv(options.name, slot),
     WSFLEET_HOST: options.host,
+    // Read by the built-in worker: how long a drain keeps open connections before closing them with 1012/1001.
+    WSFLEET_DRAIN_TIMEOUT_MS: String(options.drainTimeoutMs),
   };
 }
 

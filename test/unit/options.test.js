@@ -32,6 +32,8 @@ test("defaults follow the guide: port 8000, localhost, websockets-test, one work
       startRetries: 3,
       stopTimeoutMs: 10_000,
       logFormat: "text",
+      drainTimeoutMs: 1000,
+      haproxy: undefined,
     },
   );
   assert.ok(Object.isFrozen(options));
