@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { decideRestart, FRESH_HISTORY, type RestartHistory, type RestartPolicy } from "../fleet/restart-policy.js";
 import type { Clock } from "../fleet/worker-handle.js";
-import { LineSplitter } from "../log/line-splitter.js";
+import { readLines } from "../log/line-splitter.js";
 import type { Logger } from "../log/logger.js";
 
 export const HAPROXY_LOG_NAME = "haproxy";
@@ -184,9 +184,7 @@ export class HaproxyProcess extends EventEmitter {
   }
 
   private pipeOutput(child: ChildProcess, stream: "stdout" | "stderr"): void {
-    const source = child[stream];
-    if (!source) return;
-    const lines = new LineSplitter((line) => {
+    readLines(child[stream], (line) => {
       if (line.trim() === "") return;
       this.lastOutput = line;
       const change = parseServerChange(line);
@@ -201,9 +199,6 @@ export class HaproxyProcess extends EventEmitter {
       }
       this.deps.logger.workerLine(HAPROXY_LOG_NAME, stream, line);
     });
-    source.setEncoding("utf8");
-    source.on("data", (chunk: string) => lines.push(chunk));
-    source.on("end", () => lines.flush());
   }
 
   private setState(state: HaproxyState): void {
