@@ -63,7 +63,10 @@ export function renderConfig(model: HaproxyModel): string {
     // uWebSockets.js answers HTTP/1.0 with 505, and plain `option httpchk GET` sends 1.0: send 1.1 with a Host.
     check && `http-check send meth GET uri ${check.path} ver HTTP/1.1 hdr Host ${check.hostHeader}`,
     // Every second; DOWN after `fall` failures (about 2 s after a crash), UP after `rise` successes.
-    check && `default-server inter ${formatDuration(check.intervalMs)} fall ${check.fall} rise ${check.rise}`,
+    // observe layer4 + on-error mark-down: a refused connection takes the server out at once, before the checks do
+    // (a whole host gone would otherwise use up the retries on its dead servers); the checks bring it back.
+    check &&
+      `default-server inter ${formatDuration(check.intervalMs)} fall ${check.fall} rise ${check.rise} observe layer4 error-limit 1 on-error mark-down`,
     ...backend.servers.map(
       (server) => `server ${server.name} ${formatAddress(server.address)}${check ? " check" : ""}`,
     ),
