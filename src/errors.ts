@@ -6,7 +6,11 @@ export type WsfleetErrorCode =
   | "WSFLEET_INVALID_OPTION"
   | "WSFLEET_PORT_IN_USE"
   | "WSFLEET_EXEC_FAILED"
-  | "WSFLEET_WORKER_FATAL";
+  | "WSFLEET_WORKER_FATAL"
+  | "WSFLEET_HAPROXY_NOT_FOUND"
+  | "WSFLEET_HAPROXY_CONFIG_INVALID"
+  | "WSFLEET_HAPROXY_FATAL"
+  | "WSFLEET_RELOAD_FAILED";
 
 export class WsfleetError extends Error {
   readonly code: WsfleetErrorCode;

@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { invalidOption } from "./errors.js";
+import { type HaproxyOptions, type RawHaproxyOptions, validateHaproxyOptions } from "./haproxy/options.js";
+import { MAX_PORT, parseBytes, parseInteger, parsePort, parseSeconds } from "./option-values.js";
 import { type Compression, WORKER_DEFAULTS } from "./worker/settings.js";
 
 export type LogFormat = "text" | "json";
@@ -28,10 +30,12 @@ export interface Options {
   readonly trustProxy: boolean;
   /** Where the primary serves Prometheus metrics, if anywhere. */
   readonly metrics: { host: string; port: number } | undefined;
+  /** Set with --haproxy: the primary runs HAProxy in front of its workers. */
+  readonly haproxy: HaproxyOptions | undefined;
 }
 
 /** What the command line gives: strings, or undefined when the option was not passed. */
-export interface RawOptions {
+export interface RawOptions extends RawHaproxyOptions {
   workers?: string;
   basePort?: string;
   host?: string;
@@ -60,53 +64,20 @@ export interface OptionDefaults {
   cwd?: string;
 }
 
-const MAX_PORT = 65535;
 const MAX_WORKERS = 1024;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-function parseInteger(option: string, value: string, min: number, max: number, hint: string): number {
-  const trimmed = value.trim();
-  const parsed = /^[+]?\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-    throw invalidOption(option, value, hint);
+/** The primary's Prometheus endpoint: a port (on 127.0.0.1) or host:port. */
+function parseMetricsAddress(value: string): { host: string; port: number } {
+  const match = /^(?:\[?([^\]\s]*?)\]?:)?(\d+)$/.exec(value.trim());
+  if (!match?.[2]) {
+    throw invalidOption(
+      "--metrics",
+      value,
+      "a port or host:port for the Prometheus endpoint, for example --metrics 9100",
+    );
   }
-  return parsed;
-}
-
-function parseSeconds(option: string, value: string, min: number, hint: string): number {
-  const trimmed = value.trim();
-  const parsed = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!Number.isFinite(parsed) || parsed < min || parsed > 86_400) {
-    throw invalidOption(option, value, hint);
-  }
-  return parsed;
-}
-
-const BYTE_UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  k: 1024,
-  kb: 1024,
-  kib: 1024,
-  m: 1024 ** 2,
-  mb: 1024 ** 2,
-  mib: 1024 ** 2,
-};
-
-/** "1048576", "64KiB", "1MiB" → bytes (binary units, as the README says). */
-function parseBytes(option: string, value: string, min: number, hint: string): number {
-  const match = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
-  const unit = match ? BYTE_UNITS[match[2]?.toLowerCase() ?? ""] : undefined;
-  const bytes = match && unit ? Number(match[1]) * unit : Number.NaN;
-  if (!Number.isSafeInteger(bytes) || bytes < min || bytes > 2 ** 31 - 1) throw invalidOption(option, value, hint);
-  return bytes;
-}
-
-function parseHostPort(option: string, value: string, hint: string): { host: string; port: number } {
-  const match = /^(?:(.+):)?(\d+)$/.exec(value.trim());
-  const port = match ? Number(match[2]) : Number.NaN;
-  if (!match || !Number.isInteger(port) || port < 1 || port > MAX_PORT) throw invalidOption(option, value, hint);
-  return { host: match[1]?.replace(/^\[|\]$/g, "") || "127.0.0.1", port };
+  return { host: match[1] || "127.0.0.1", port: parsePort("--metrics", match[2]) };
 }
 
 function parseWorkers(raw: RawOptions, defaults: OptionDefaults): number {
@@ -237,14 +208,15 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
       app,
       "either --app (a module run by the built-in worker) or --exec (any program), not both",
     );
-  const metrics =
-    raw.metrics === undefined
-      ? undefined
-      : parseHostPort(
-          "--metrics",
-          raw.metrics,
-          "a port or host:port for the Prometheus endpoint, for example --metrics 9100",
-        );
+  const metrics = raw.metrics === undefined ? undefined : parseMetricsAddress(raw.metrics);
+  const haproxy = validateHaproxyOptions(raw);
+  if (haproxy && sharedPort !== undefined) {
+    throw invalidOption(
+      "--shared-port",
+      raw.sharedPort,
+      "either --shared-port (the kernel balances one port) or --haproxy (HAProxy balances consecutive ports), not both",
+    );
+  }
   return Object.freeze({
     workers,
     basePort,
@@ -264,5 +236,6 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
     app: app ? resolve(defaults.cwd ?? process.cwd(), app) : undefined,
     trustProxy: raw.trustProxy === true,
     metrics,
+    haproxy,
   });
 }

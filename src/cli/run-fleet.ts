@@ -1,7 +1,9 @@
-import { portInUse } from "../errors.js";
+import { portInUse, WsfleetError } from "../errors.js";
 import { Fleet } from "../fleet/fleet.js";
 import { findPortHolder } from "../fleet/port-check.js";
 import { builtInSpawner, execSpawner } from "../fleet/spawn.js";
+import { HaproxyBalancer } from "../haproxy/balancer.js";
+import { formatAddress } from "../haproxy/config.js";
 import type { Logger } from "../log/logger.js";
 import { serveMetrics } from "../metrics/server.js";
 import { waitForPort } from "../net/probe-port.js";
@@ -9,18 +11,24 @@ import type { Options } from "../options.js";
 
 /** Starts the fleet and maps signals to it, as supervisord and gunicorn's arbiter do. */
 export async function runFleet(options: Options, logger: Logger): Promise<void> {
+  // --haproxy: its binary, ports and config are checked before any process starts.
+  const balancer = options.haproxy ? await HaproxyBalancer.prepare(options, logger) : undefined;
   const fleet = new Fleet(options, {
     logger,
     spawn: options.exec ? execSpawner(options, options.exec) : builtInSpawner(options),
     readiness: !options.exec ? "ipc" : options.sharedPort === undefined ? "tcp" : "uptime",
     probePort: (port, isCancelled) => waitForPort(options.host, port, isCancelled),
+    traffic: balancer,
   });
+  // HAProxy goes last: once the workers have closed their connections.
+  const stopAll = () => fleet.stop(() => balancer?.stop() ?? Promise.resolve());
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
       if (signal === "SIGINT") {
         logger.event("warn", "shutdown", "second SIGINT: killing every worker now");
         fleet.kill();
+        balancer?.kill();
         process.exit(130);
       }
       return;
@@ -31,8 +39,8 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
       "shutdown",
       `received ${signal}: stopping ${fleet.status().length} workers (connections closed with 1001)`,
     );
-    void fleet.stop().then(() => {
-      logger.event("info", "shutdown", "all workers stopped; exiting");
+    void stopAll().then(() => {
+      logger.event("info", "shutdown", `all workers${balancer ? " and haproxy" : ""} stopped; exiting`);
       process.exit(0);
     });
   };
@@ -50,16 +58,36 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
   fleet.on("all-fatal", () => {
     logger.event("error", "fatal", "every worker is FATAL: nothing left to serve; exiting with status 1");
     stopping = true;
-    void fleet.stop().then(() => process.exit(1));
+    void stopAll().then(() => process.exit(1));
   });
-  await fleet.start();
+  try {
+    await fleet.start();
+  } catch (error) {
+    await balancer?.stop();
+    throw error;
+  }
+  if (balancer) {
+    try {
+      await balancer.start(fleet);
+    } catch (error) {
+      stopping = true;
+      await stopAll();
+      throw new WsfleetError("WSFLEET_HAPROXY_FATAL", `haproxy could not start: ${(error as Error).message}`, 1);
+    }
+    balancer.onFatal(() => {
+      logger.event("error", "fatal", "haproxy is FATAL: nothing can reach the workers; exiting with status 1");
+      stopping = true;
+      void stopAll().then(() => process.exit(1));
+    });
+  }
   if (options.metrics) {
     const { host, port } = options.metrics;
     await serveMetrics(host, port, () => fleet.status()).then(
       (server) => server.unref(),
       async (error: NodeJS.ErrnoException) => {
         // The workers are up already: stop them, then report like any port in use.
-        await fleet.stop();
+        stopping = true;
+        await stopAll();
         throw error.code === "EADDRINUSE" ? portInUse(host, port, await findPortHolder(port), "--metrics port") : error;
       },
     );
@@ -76,4 +104,19 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
       host: options.host,
     },
   );
+  if (balancer && options.haproxy) {
+    const stats = options.haproxy.stats;
+    logger.event(
+      "info",
+      "haproxy-started",
+      `haproxy (pid ${balancer.pid}) serves ws://${formatAddress(options.haproxy.frontend)}/ in front of the workers; runtime API ${balancer.runtime.socketPath}${stats ? `; stats http://${formatAddress(stats)}/ and /metrics` : ""}`,
+      {
+        pid: balancer.pid,
+        frontendHost: options.haproxy.frontend.host,
+        frontendPort: options.haproxy.frontend.port,
+        runtimeDir: balancer.runtimeDir,
+        socket: balancer.runtime.socketPath,
+      },
+    );
+  }
 }

@@ -5,7 +5,7 @@ import { CLOSE_SERVICE_RESTART } from "../worker/messages.js";
 import { killGroup, OrphanGuard } from "./orphan-guard.js";
 import { assertPortFree } from "./port-check.js";
 import { DEFAULT_RESTART_POLICY } from "./restart-policy.js";
-import { slotFor } from "./slot.js";
+import { type Slot, slotFor } from "./slot.js";
 import { type Clock, systemClock, WorkerHandle, type WorkerHandleDeps, type WorkerStatus } from "./worker-handle.js";
 
 export interface FleetDeps {
@@ -14,6 +14,16 @@ export interface FleetDeps {
   readiness: WorkerHandleDeps["readiness"];
   probePort: WorkerHandleDeps["probePort"];
   clock?: Clock;
+  /** A load balancer in front (HAProxy): takes a worker out of rotation before its replacement, back after. */
+  traffic?: TrafficControl;
+}
+
+/** What a rolling restart asks of the load balancer in front, if there is one. */
+export interface TrafficControl {
+  /** No new connections to this worker; resolves once the balancer has taken it out. */
+  drain(slot: Slot): Promise<void>;
+  /** The replacement is RUNNING: resolves once the balancer sees it healthy and sends it connections again. */
+  admit(slot: Slot): Promise<void>;
 }
 
 /**
@@ -39,7 +49,8 @@ export class Fleet extends EventEmitter {
   /** Checks every port first, so a port in use fails the whole start with its name before anything runs. */
   async start(): Promise<void> {
     const option = this.options.sharedPort === undefined ? "--base-port" : "--shared-port";
-    for (const port of this.portsToCheck(this.options.workers)) await assertPortFree(this.options.host, port, option);
+    for (const port of this.portsToCheck(this.options.workers))
+      await assertPortFree(this.options.host, port, { port: option, host: "--host" });
     this.guard.start();
     for (let index = 0; index < this.options.workers; index += 1) this.addSlot();
   }
@@ -89,11 +100,24 @@ export class Fleet extends EventEmitter {
     return this.rolling;
   }
 
-  /** SIGTERM/SIGINT: every worker gets SIGTERM (built-in ones close connections with 1001), SIGKILL after stop-timeout. */
-  async stop(): Promise<void> {
+  /**
+   * SIGTERM/SIGINT: every worker gets SIGTERM (built-in ones close connections with 1001), SIGKILL after stop-timeout.
+   * `last` (HAProxy) runs once the workers are gone and before the orphan guard is released.
+   */
+  async stop(last?: () => Promise<void>): Promise<void> {
     this.stopped = true;
     await Promise.all(this.handles.map((handle) => handle.stop()));
+    await last?.();
     this.guard.close();
+  }
+
+  /** Another process group (HAProxy) that the orphan guard SIGKILLs with the workers if the primary dies. */
+  watchGroup(pgid: number): void {
+    this.guard.watch(pgid);
+  }
+
+  unwatchGroup(pgid: number): void {
+    this.guard.unwatch(pgid);
   }
 
   /** A second Ctrl-C: no waiting. */
@@ -120,7 +144,9 @@ export class Fleet extends EventEmitter {
         continue;
       }
       try {
+        await this.deps.traffic?.drain(handle.slot);
         await handle.replace(CLOSE_SERVICE_RESTART);
+        await this.deps.traffic?.admit(handle.slot);
       } catch (error) {
         logger.event(
           "error",

@@ -50,19 +50,29 @@ function tryListen(host: string, port: number): Promise<NodeJS.ErrnoException | 
 }
 
 /** Throws WSFLEET_PORT_IN_USE naming the port and its holder when `port` cannot be bound on `host`. */
-export async function assertPortFree(host: string, port: number, option = "--base-port"): Promise<void> {
-  for (const address of await listenAddresses(host)) await assertAddressFree(host, address, port, option);
+export async function assertPortFree(
+  host: string,
+  port: number,
+  options: PortOptionNames = { port: "--base-port", host: "--host" },
+): Promise<void> {
+  for (const address of await listenAddresses(host)) await assertAddressFree(host, address, port, options);
 }
 
-async function assertAddressFree(host: string, address: string, port: number, option: string): Promise<void> {
+/** Which options an error names: the workers' (--base-port, --host) or the frontend's. */
+export interface PortOptionNames {
+  port: string;
+  host: string;
+}
+
+async function assertAddressFree(host: string, address: string, port: number, options: PortOptionNames): Promise<void> {
   const error = await tryListen(address, port);
   if (!error) return;
-  if (error.code === "EADDRINUSE") throw portInUse(host, port, await findPortHolder(port), option);
+  if (error.code === "EADDRINUSE") throw portInUse(host, port, await findPortHolder(port), options.port);
   if (error.code === "EACCES") {
-    throw invalidOption("--base-port", port, "a port this user may bind (1024 or above unless run as root)");
+    throw invalidOption(options.port, port, "a port this user may bind (1024 or above unless run as root)");
   }
   if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND" || error.code === "EAI_AGAIN") {
-    throw invalidOption("--host", host, `a name or address of this machine (${error.code})`);
+    throw invalidOption(options.host, host, `a name or address of this machine (${error.code})`);
   }
   throw error;
 }

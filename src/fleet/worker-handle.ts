@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { LineSplitter } from "../log/line-splitter.js";
+import { readLines } from "../log/line-splitter.js";
 import type { Logger } from "../log/logger.js";
 import type { Counters } from "../worker/counters.js";
 import { isWorkerMessage, type PrimaryToWorker } from "../worker/messages.js";
@@ -293,15 +293,10 @@ export class WorkerHandle extends EventEmitter {
   }
 
   private pipeOutput(child: ChildProcess, stream: "stdout" | "stderr"): void {
-    const source = child[stream];
-    if (!source) return;
-    const lines = new LineSplitter((line) => {
+    readLines(child[stream], (line) => {
       if (line.trim() !== "") this.lastOutput = line;
       this.deps.logger.workerLine(this.slot.processName, stream, line);
     });
-    source.setEncoding("utf8");
-    source.on("data", (chunk: string) => lines.push(chunk));
-    source.on("end", () => lines.flush());
   }
 
   private setState(state: WorkerState): void {

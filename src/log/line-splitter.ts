@@ -17,3 +17,12 @@ export class LineSplitter {
     this.pending = "";
   }
 }
+
+/** Calls `onLine` for each line a child's stdout or stderr writes, the last one included. */
+export function readLines(source: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
+  if (!source) return;
+  const lines = new LineSplitter(onLine);
+  source.setEncoding("utf8");
+  source.on("data", (chunk: string) => lines.push(chunk));
+  source.on("end", () => lines.flush());
+}

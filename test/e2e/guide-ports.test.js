@@ -80,3 +80,37 @@ test("the guide's app.py runs unchanged under --exec on its own ports 8000-8003"
   primary.child.kill("SIGTERM");
   assert.equal((await primary.exited).code, 0);
 });
+
+test("the one-command deployment: --workers 4 --haproxy on 8000-8003 and 8080, the guide's Python client on 8080", async (t) => {
+  const primary = startPrimary(t, ["--workers", "4", "--haproxy"]);
+  const started = await primary.waitForEvent((event) => event.event === "haproxy-started", 20_000);
+  assert.equal(started.frontendPort, 8080);
+  const { code, text } = await pythonClientHello("ws://localhost:8080/");
+  assert.equal(code, 0, text);
+  assert.match(text, /Connected to ws:\/\/localhost:8080\//);
+  assert.match(text, /< Hello!/);
+  assert.match(text, /Connection closed: 1000 \(OK\)\./);
+  primary.child.kill("SIGTERM");
+  assert.equal((await primary.exited).code, 0);
+});
+
+test("--exec with --haproxy: the guide's app.py behind the generated config (TCP health checks), Python client on 8080", async (t) => {
+  const primary = startPrimary(t, ["--workers", "4", "--haproxy", "--exec", `${SYSTEM_PYTHON} ${FIXTURES}app.py`]);
+  await primary.waitForRunning(4, 0, 30_000);
+  await primary.waitForEvent((event) => event.event === "haproxy-started", 20_000);
+  const { code, text } = await pythonClientHello("ws://localhost:8080/");
+  assert.equal(code, 0, text);
+  assert.match(text, /< Hello!/);
+  assert.match(text, /Connection closed: 1000 \(OK\)\./);
+  // app.py serves no /healthz, so the checks are TCP connects: every server is UP (a server checked before its
+  // app.py listened may have been DOWN for a moment, and must be back UP).
+  const lastState = () => {
+    const states = {};
+    for (const event of primary.events) if (event.event === "haproxy-server") states[event.worker] = event.state;
+    return states;
+  };
+  const allUp = await eventually(() => Object.values(lastState()).every((state) => state === "UP"), 5000);
+  assert.ok(allUp, JSON.stringify(lastState()));
+  primary.child.kill("SIGTERM");
+  assert.equal((await primary.exited).code, 0);
+});

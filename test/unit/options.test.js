@@ -41,6 +41,7 @@ test("defaults follow the guide: port 8000, localhost, websockets-test, one work
       app: undefined,
       trustProxy: false,
       metrics: undefined,
+      haproxy: undefined,
     },
   );
   assert.ok(Object.isFrozen(options));

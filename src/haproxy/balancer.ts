@@ -1,0 +1,175 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { TrafficControl } from "../fleet/fleet.js";
+import { killGroup } from "../fleet/orphan-guard.js";
+import { assertPortFree } from "../fleet/port-check.js";
+import { DEFAULT_RESTART_POLICY } from "../fleet/restart-policy.js";
+import type { Slot } from "../fleet/slot.js";
+import { systemClock } from "../fleet/worker-handle.js";
+import type { Logger } from "../log/logger.js";
+import type { Options } from "../options.js";
+import { checkConfigFile, resolveHaproxyBinary } from "./check.js";
+import { renderConfig } from "./config.js";
+import { GUIDE_NAME, serversFor, websocketModel, workerAddress } from "./model.js";
+import { HaproxyProcess } from "./process.js";
+import { RuntimeClient } from "./runtime.js";
+
+/** The private runtime directory's files: the config, the runtime API socket, the primary's pid for `wsfleet reload`. */
+export const RUNTIME_DIR_PREFIX = "wsfleet-";
+export const PRIMARY_PID_FILE = "primary.pid";
+
+/** How long a replaced worker may take to be seen UP by HAProxy's checks (inter 1s, rise 1) before we give up. */
+const ADMIT_TIMEOUT_MS = 15_000;
+
+export interface ProcessGroupWatcher {
+  watchGroup(pgid: number): void;
+  unwatchGroup(pgid: number): void;
+}
+
+/**
+ * `--haproxy`: the HAProxy in front of this primary's workers. Prepares a private runtime directory with a config
+ * that passed `haproxy -c`, supervises the haproxy process, and takes workers out of and back into rotation over
+ * the runtime API during a rolling restart.
+ */
+export class HaproxyBalancer implements TrafficControl {
+  readonly runtime: RuntimeClient;
+  private process: HaproxyProcess | undefined;
+
+  private constructor(
+    private readonly options: Options,
+    private readonly logger: Logger,
+    private readonly bin: string,
+    readonly runtimeDir: string,
+    readonly configPath: string,
+  ) {
+    this.runtime = new RuntimeClient(path.join(runtimeDir, "haproxy.sock"));
+  }
+
+  /** Everything that can fail on bad input, before any process starts: binary, ports, `haproxy -c`. */
+  static async prepare(options: Options, logger: Logger): Promise<HaproxyBalancer> {
+    const haproxy = options.haproxy;
+    if (!haproxy) throw new Error("HaproxyBalancer.prepare without --haproxy");
+    const bin = await resolveHaproxyBinary(haproxy.bin);
+    await assertPortFree(haproxy.frontend.host, haproxy.frontend.port, {
+      port: "--frontend-port",
+      host: "--frontend-host",
+    });
+    if (haproxy.stats) {
+      await assertPortFree(haproxy.stats.host, haproxy.stats.port, {
+        port: "--haproxy-stats",
+        host: "--haproxy-stats",
+      });
+    }
+    // mkdtemp creates it with mode 700: the runtime API socket inside is for this user only.
+    const runtimeDir = await mkdtemp(path.join(os.tmpdir(), RUNTIME_DIR_PREFIX));
+    const balancer = new HaproxyBalancer(options, logger, bin, runtimeDir, path.join(runtimeDir, "haproxy.cfg"));
+    try {
+      const model = websocketModel({
+        servers: serversFor(options.name, [
+          {
+            host: workerAddress(options.host),
+            firstPort: options.basePort,
+            lastPort: options.basePort + options.workers - 1,
+          },
+        ]),
+        frontend: haproxy.frontend,
+        stats: haproxy.stats,
+        tunnelTimeoutMs: haproxy.tunnelTimeoutMs,
+        runtimeSocket: balancer.runtime.socketPath,
+        // An --exec program (the guide's app.py) serves no /healthz: check that its port accepts instead.
+        httpHealthCheck: options.exec === undefined,
+      });
+      await writeFile(balancer.configPath, renderConfig(model), { mode: 0o600 });
+      await checkConfigFile(bin, balancer.configPath);
+      await writeFile(path.join(runtimeDir, PRIMARY_PID_FILE), `${process.pid}\n`, { mode: 0o600 });
+    } catch (error) {
+      await balancer.removeRuntimeDir();
+      throw error;
+    }
+    return balancer;
+  }
+
+  /** Starts haproxy in its own process group, watched by the orphan guard; resolves once its runtime API answers. */
+  async start(guard: ProcessGroupWatcher): Promise<void> {
+    const haproxy = new HaproxyProcess({
+      bin: this.bin,
+      configPath: this.configPath,
+      logger: this.logger,
+      clock: systemClock,
+      policy: { ...DEFAULT_RESTART_POLICY, startRetries: this.options.startRetries },
+      isAnswering: () => this.runtime.isAnswering(),
+      signalGroup: killGroup,
+      onGroupStart: (pgid) => guard.watchGroup(pgid),
+      onGroupEnd: (pgid) => guard.unwatchGroup(pgid),
+      stopTimeoutMs: this.options.stopTimeoutMs,
+    });
+    this.process = haproxy;
+    haproxy.start();
+    await haproxy.waitUntilRunning();
+  }
+
+  /** HAProxy gave up restarting (Supervisor's FATAL). */
+  onFatal(listener: () => void): void {
+    this.process?.on("fatal", listener);
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  async drain(slot: Slot): Promise<void> {
+    try {
+      await this.runtime.setServerState(GUIDE_NAME, slot.processName, "drain");
+      this.logger.event("info", "haproxy-drain", `haproxy: ${slot.processName} set to drain: no new connections`, {
+        worker: slot.processName,
+      });
+    } catch (error) {
+      // HAProxy may be restarting; the worker still answers 503 while it drains and HAProxy retries elsewhere.
+      this.logger.event(
+        "warn",
+        "haproxy-drain",
+        `could not drain ${slot.processName} in haproxy: ${(error as Error).message}`,
+        {
+          worker: slot.processName,
+        },
+      );
+    }
+  }
+
+  async admit(slot: Slot): Promise<void> {
+    const deadline = Date.now() + ADMIT_TIMEOUT_MS;
+    let operational = "unknown";
+    while (Date.now() < deadline) {
+      const state = await this.runtime.serverState(GUIDE_NAME, slot.processName).catch(() => undefined);
+      operational = state?.operational ?? operational;
+      if (operational === "UP") break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // Ready even when the checks have not seen it UP yet: a server left in drain would never serve again.
+    await this.runtime.setServerState(GUIDE_NAME, slot.processName, "ready").catch(() => {});
+    if (operational !== "UP") {
+      throw new Error(
+        `haproxy did not see ${slot.processName} UP within ${ADMIT_TIMEOUT_MS} ms (last: ${operational})`,
+      );
+    }
+    this.logger.event("info", "haproxy-ready", `haproxy: ${slot.processName} is UP and set to ready`, {
+      worker: slot.processName,
+    });
+  }
+
+  /** Stops haproxy (the last process to go) and removes the runtime directory. */
+  async stop(): Promise<void> {
+    await this.process?.stop();
+    await this.removeRuntimeDir();
+  }
+
+  kill(): void {
+    this.process?.kill();
+    void this.removeRuntimeDir();
+  }
+
+  private removeRuntimeDir(): Promise<void> {
+    return rm(this.runtimeDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,43 @@
+import { execFile } from "node:child_process";
+import { access, constants } from "node:fs/promises";
+import path from "node:path";
+import { WsfleetError } from "../errors.js";
+
+/** Finds `bin` (a path, or a name on PATH) or fails saying how to install HAProxy. */
+export async function resolveHaproxyBinary(bin: string, searchPath = process.env.PATH ?? ""): Promise<string> {
+  const candidates = bin.includes("/") ? [bin] : searchPath.split(":").map((dir) => path.join(dir || ".", bin));
+  for (const candidate of candidates) {
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
+  }
+  throw new WsfleetError(
+    "WSFLEET_HAPROXY_NOT_FOUND",
+    bin.includes("/")
+      ? `--haproxy-bin ${JSON.stringify(bin)} is not an executable file; pass the path of haproxy, or install it (Debian/Ubuntu: apt-get install -y haproxy)`
+      : `no ${JSON.stringify(bin)} on PATH; install HAProxy (Debian/Ubuntu: apt-get install -y haproxy) or pass --haproxy-bin /path/to/haproxy`,
+  );
+}
+
+/** `haproxy -c -f <file>`: resolves when HAProxy accepts the file, throws with HAProxy's own error text when not. */
+export function checkConfigFile(bin: string, configPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, ["-c", "-f", configPath], { timeout: 10_000 }, (error, stdout, stderr) => {
+      if (!error) {
+        resolve();
+        return;
+      }
+      const output = `${stdout}${stderr}`.trim() || error.message;
+      reject(
+        new WsfleetError(
+          "WSFLEET_HAPROXY_CONFIG_INVALID",
+          `haproxy -c rejected the generated config ${configPath}:\n${output}\nthis is a wsfleet bug unless an option value is at fault; check --frontend-host, --frontend-port and --haproxy-stats`,
+        ),
+      );
+    });
+  });
+}

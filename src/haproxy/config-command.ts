@@ -1,0 +1,86 @@
+import { invalidOption } from "../errors.js";
+import { parseHost, parsePort } from "../option-values.js";
+import { type OptionDefaults, validateOptions } from "../options.js";
+import { type HaproxyModel, type ServerHost, seedModel, serversFor, websocketModel, workerAddress } from "./model.js";
+import { type RawHaproxyOptions, validateFrontendOptions } from "./options.js";
+
+/** `wsfleet haproxy-config` as the command line gives it. */
+export interface RawHaproxyConfigOptions extends RawHaproxyOptions {
+  workers?: string;
+  basePort?: string;
+  host?: string;
+  name?: string;
+  serverHosts?: string;
+  statsSocket?: string;
+  seed?: boolean;
+}
+
+const SERVER_HOSTS_EXAMPLE = "--server-hosts 10.0.0.1:8000-8003,10.0.0.2:8000-8003";
+
+/** `10.0.0.1:8000-8003,10.0.0.2:8000` → one entry a host, each with its port range. */
+export function parseServerHosts(value: string): ServerHost[] {
+  const entries = value.split(",").map((entry) => entry.trim());
+  return entries.map((entry) => {
+    const match = /^(?:\[([^\]]+)\]|([^\s:,]+)):(\d+)(?:-(\d+))?$/.exec(entry);
+    const host = match?.[1] ?? match?.[2];
+    if (!match?.[3] || !host) {
+      throw invalidOption(
+        "--server-hosts",
+        value,
+        `host:first-last port ranges separated by commas, ${SERVER_HOSTS_EXAMPLE}`,
+      );
+    }
+    const firstPort = parsePort("--server-hosts", match[3]);
+    const lastPort = match[4] === undefined ? firstPort : parsePort("--server-hosts", match[4]);
+    if (lastPort < firstPort || lastPort - firstPort >= 1024) {
+      throw invalidOption(
+        "--server-hosts",
+        value,
+        `in ${entry}, a first port not above the last one, at most 1024 ports, ${SERVER_HOSTS_EXAMPLE}`,
+      );
+    }
+    return { host: parseHost("--server-hosts", host, SERVER_HOSTS_EXAMPLE), firstPort, lastPort };
+  });
+}
+
+/** The model `wsfleet haproxy-config` prints: the guide's exactly with --seed, else the WebSocket-ready one. */
+export function haproxyConfigModel(raw: RawHaproxyConfigOptions, defaults: OptionDefaults): HaproxyModel {
+  if (raw.seed) return seedModel();
+  const fleet = validateOptions(
+    { workers: raw.workers, basePort: raw.basePort, host: raw.host, name: raw.name },
+    defaults,
+  );
+  let hosts: ServerHost[];
+  if (raw.serverHosts !== undefined) {
+    const clash = (["workers", "basePort", "host"] as const).find((key) => raw[key] !== undefined);
+    if (clash) {
+      throw invalidOption(
+        "--server-hosts",
+        raw.serverHosts,
+        `either --server-hosts or --${clash === "basePort" ? "base-port" : clash}, not both: --server-hosts lists every host with its ports`,
+      );
+    }
+    hosts = parseServerHosts(raw.serverHosts);
+  } else {
+    hosts = [{ host: fleet.host, firstPort: fleet.basePort, lastPort: fleet.basePort + fleet.workers - 1 }];
+  }
+  const statsSocket = raw.statsSocket?.trim();
+  if (raw.statsSocket !== undefined && !statsSocket?.startsWith("/")) {
+    throw invalidOption(
+      "--stats-socket",
+      raw.statsSocket,
+      "an absolute path for HAProxy's runtime API socket, for example --stats-socket /run/haproxy/wsfleet.sock",
+    );
+  }
+  const front = validateFrontendOptions(raw);
+  return websocketModel({
+    servers: serversFor(
+      fleet.name,
+      hosts.map((entry) => ({ ...entry, host: workerAddress(entry.host) })),
+    ),
+    frontend: front.frontend,
+    stats: front.stats,
+    tunnelTimeoutMs: front.tunnelTimeoutMs,
+    runtimeSocket: statsSocket,
+  });
+}

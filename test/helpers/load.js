@@ -1,0 +1,88 @@
+import WebSocket from "ws";
+import { TIMEOUT_FACTOR } from "./fleet.js";
+
+/**
+ * `count` clients that each keep one WebSocket open, send a numbered message every `intervalMs`, check each echo,
+ * and reconnect at once when the server closes (1012 Service Restart, 1001 Going Away, or anything else).
+ * Counts what the rolling-restart and failure tests assert on.
+ */
+export function startReconnectingClients(url, count, { intervalMs = 100 } = {}) {
+  const stats = {
+    handshakes: 0,
+    failedHandshakes: 0,
+    failures: [],
+    echoes: 0,
+    wrongEchoes: 0,
+    closeCodes: {},
+  };
+  let stopping = false;
+  const sockets = new Set();
+
+  function run(id) {
+    if (stopping) return;
+    const ws = new WebSocket(url, { handshakeTimeout: 5000 * TIMEOUT_FACTOR });
+    sockets.add(ws);
+    let opened = false;
+    let sequence = 0;
+    let expected;
+    let timer;
+    const sendNext = () => {
+      if (ws.readyState !== WebSocket.OPEN || expected !== undefined) return;
+      sequence += 1;
+      expected = `client ${id} message ${sequence}`;
+      ws.send(expected);
+    };
+    ws.on("open", () => {
+      opened = true;
+      stats.handshakes += 1;
+      timer = setInterval(sendNext, intervalMs);
+      sendNext();
+    });
+    ws.on("message", (data) => {
+      if (String(data) === expected) stats.echoes += 1;
+      else stats.wrongEchoes += 1;
+      expected = undefined;
+    });
+    ws.on("unexpected-response", (_request, response) => {
+      stats.failures.push(`HTTP ${response.statusCode}`);
+    });
+    ws.on("error", (error) => {
+      if (!opened) stats.failures.push(error.message);
+    });
+    ws.on("close", (code) => {
+      clearInterval(timer);
+      sockets.delete(ws);
+      // Our own closes on stop() are not counted.
+      if (stopping) return;
+      if (!opened) stats.failedHandshakes += 1;
+      else stats.closeCodes[code] = (stats.closeCodes[code] ?? 0) + 1;
+      setTimeout(() => run(id), opened ? 0 : 100);
+    });
+  }
+
+  for (let id = 0; id < count; id += 1) run(id);
+
+  return {
+    stats,
+    /** How many are open right now. */
+    openCount: () => [...sockets].filter((ws) => ws.readyState === WebSocket.OPEN).length,
+    /** Closes every client with 1000 and resolves once all are closed; those closes are not counted. */
+    async stop() {
+      stopping = true;
+      const closing = [...sockets].map(
+        (ws) =>
+          new Promise((resolve) => {
+            const timer = setTimeout(() => ws.terminate(), 2000);
+            ws.once("close", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+            else ws.close(1000);
+          }),
+      );
+      await Promise.all(closing);
+      return stats;
+    },
+  };
+}
