@@ -10,7 +10,8 @@ export type WsfleetErrorCode =
   | "WSFLEET_HAPROXY_NOT_FOUND"
   | "WSFLEET_HAPROXY_CONFIG_INVALID"
   | "WSFLEET_HAPROXY_FATAL"
-  | "WSFLEET_RELOAD_FAILED";
+  | "WSFLEET_NO_PRIMARY"
+  | "WSFLEET_STATUS_FAILED";
 
 export class WsfleetError extends Error {
   readonly code: WsfleetErrorCode;

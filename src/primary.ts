@@ -5,6 +5,7 @@ import os from "node:os";
 import { parseCommandLine } from "./cli/program.js";
 import { reloadPrimary } from "./cli/reload.js";
 import { runFleet } from "./cli/run-fleet.js";
+import { primaryStatus } from "./cli/status.js";
 import { formatError, WsfleetError } from "./errors.js";
 import { renderConfig } from "./haproxy/config.js";
 import { haproxyConfigModel } from "./haproxy/config-command.js";
@@ -20,6 +21,8 @@ try {
     process.stdout.write(renderConfig(haproxyConfigModel(parsed.raw, defaults)));
   } else if (parsed.command === "reload") {
     process.stdout.write(`${await reloadPrimary(parsed.raw)}\n`);
+  } else if (parsed.command === "status") {
+    process.stdout.write(await primaryStatus(parsed.raw));
   } else {
     const options = validateOptions(parsed.raw, defaults);
     await runFleet(options, createLogger(options.logFormat));

@@ -3,12 +3,14 @@ import { EXIT_USAGE } from "../errors.js";
 import type { RawHaproxyConfigOptions } from "../haproxy/config-command.js";
 import type { RawOptions } from "../options.js";
 import type { RawReloadOptions } from "./reload.js";
+import type { RawStatusOptions } from "./status.js";
 
 /** What to do: run a fleet (no subcommand, as always), print an HAProxy config, or reload a running primary. */
 export type ParsedCommand =
   | { command: "run"; raw: RawOptions }
   | { command: "haproxy-config"; raw: RawHaproxyConfigOptions }
-  | { command: "reload"; raw: RawReloadOptions };
+  | { command: "reload"; raw: RawReloadOptions }
+  | { command: "status"; raw: RawStatusOptions };
 
 /** The fleet's own options, shared by the main command and `haproxy-config` (which describes such a fleet). */
 function addFleetShapeOptions(command: Command): Command {
@@ -91,6 +93,13 @@ Signals to the primary:
     .description("rolling restart of a running primary (sends it SIGHUP); finds a --haproxy primary by itself")
     .option("--pid <pid>", "the primary's pid (default: the one --haproxy primary of this user)");
   reload.action(() => onParsed({ command: "reload", raw: reload.opts<RawReloadOptions>() }));
+
+  const status = program
+    .command("status")
+    .description("the state of a running primary's workers (and its HAProxy), like supervisorctl status")
+    .option("--pid <pid>", "the primary's pid (default: the one running primary of this user)")
+    .option("--json", "print the status as JSON");
+  status.action(() => onParsed({ command: "status", raw: status.opts<RawStatusOptions>() }));
 
   return program.exitOverride().configureOutput({ writeErr: (text) => process.stderr.write(text) });
 }

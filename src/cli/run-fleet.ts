@@ -8,11 +8,14 @@ import type { Logger } from "../log/logger.js";
 import { serveMetrics } from "../metrics/server.js";
 import { waitForPort } from "../net/probe-port.js";
 import type { Options } from "../options.js";
+import { serveControl } from "./control-server.js";
+import { createRuntimeDir } from "./runtime-dir.js";
 
 /** Starts the fleet and maps signals to it, as supervisord and gunicorn's arbiter do. */
 export async function runFleet(options: Options, logger: Logger): Promise<void> {
   // --haproxy: its binary, ports and config are checked before any process starts.
-  const balancer = options.haproxy ? await HaproxyBalancer.prepare(options, logger) : undefined;
+  const runtimeDir = await createRuntimeDir();
+  const balancer = options.haproxy ? await HaproxyBalancer.prepare(options, logger, runtimeDir) : undefined;
   const fleet = new Fleet(options, {
     logger,
     spawn: options.exec ? execSpawner(options, options.exec) : builtInSpawner(options),
@@ -60,6 +63,7 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
     stopping = true;
     void stopAll().then(() => process.exit(1));
   });
+  fleet.removeOnDeath(runtimeDir);
   try {
     await fleet.start();
   } catch (error) {
@@ -80,6 +84,13 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
       void stopAll().then(() => process.exit(1));
     });
   }
+  const startedAt = new Date().toISOString();
+  await serveControl(runtimeDir, async () => ({
+    pid: process.pid,
+    startedAt,
+    workers: fleet.status(),
+    haproxy: await balancer?.status(),
+  }));
   if (options.metrics) {
     const { host, port } = options.metrics;
     await serveMetrics(host, port, () => fleet.status()).then(

@@ -59,6 +59,11 @@ export class Fleet extends EventEmitter {
     return this.handles.map((handle) => handle.status());
   }
 
+  /** The orphan guard removes this directory if the primary dies by SIGKILL. */
+  removeOnDeath(dir: string): void {
+    this.guard.removeOnDeath(dir);
+  }
+
   get guardPid(): number | undefined {
     return this.guard.pid;
   }

@@ -1,13 +1,20 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { LineSplitter } from "../log/line-splitter.js";
 
 /** The guard's side: keep the list, kill what is listed when the primary goes away. */
 export function runOrphanGuard(input: NodeJS.ReadableStream): void {
   const groups = new Set<number>();
+  // The primary's runtime directory: it cannot remove it after a SIGKILL, so we do.
+  let runtimeDir: string | undefined;
   // The guard lives in its own process group: a terminal's Ctrl-C is for the primary, not for us.
   for (const signal of ["SIGINT", "SIGHUP", "SIGTERM"] as const) process.on(signal, () => {});
   const lines = new LineSplitter((line) => {
+    if (line[0] === "d") {
+      runtimeDir = line.slice(1) || undefined;
+      return;
+    }
     const pgid = Number(line.slice(1));
     if (!Number.isSafeInteger(pgid) || pgid <= 1) return;
     if (line[0] === "+") groups.add(pgid);
@@ -17,6 +24,7 @@ export function runOrphanGuard(input: NodeJS.ReadableStream): void {
   input.on("data", (chunk: string) => lines.push(chunk));
   const killAll = () => {
     for (const pgid of groups) killGroup(pgid, "SIGKILL");
+    if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
     process.exit(0);
   };
   input.on("end", killAll);
@@ -37,6 +45,7 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
 export class OrphanGuard {
   private child: ChildProcess | undefined;
   private readonly groups = new Set<number>();
+  private runtimeDir: string | undefined;
   private closed = false;
 
   constructor(private readonly onExit: (code: number | null, signal: NodeJS.Signals | null) => void = () => {}) {}
@@ -57,7 +66,14 @@ export class OrphanGuard {
       this.start();
     });
     this.child = child;
+    if (this.runtimeDir) this.write(`d${this.runtimeDir}`);
     for (const pgid of this.groups) this.write(`+${pgid}`);
+  }
+
+  /** A directory to remove if the primary dies without removing it itself. */
+  removeOnDeath(dir: string): void {
+    this.runtimeDir = dir;
+    this.write(`d${dir}`);
   }
 
   watch(pgid: number): void {
@@ -77,6 +93,8 @@ export class OrphanGuard {
   /** On a clean stop every group is gone already; closing stdin lets the guard exit with nothing to kill. */
   close(): void {
     this.closed = true;
+    // The primary removes its own directory on a clean exit; the guard must not race it.
+    this.write("d");
     this.child?.stdin?.end();
   }
 

@@ -1,5 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { TrafficControl } from "../fleet/fleet.js";
 import { killGroup } from "../fleet/orphan-guard.js";
@@ -15,12 +14,16 @@ import { GUIDE_NAME, serversFor, websocketModel, workerAddress } from "./model.j
 import { HaproxyProcess } from "./process.js";
 import { RuntimeClient } from "./runtime.js";
 
-/** The private runtime directory's files: the config, the runtime API socket, the primary's pid for `wsfleet reload`. */
-export const RUNTIME_DIR_PREFIX = "wsfleet-";
-export const PRIMARY_PID_FILE = "primary.pid";
-
 /** How long a replaced worker may take to be seen UP by HAProxy's checks (inter 1s, rise 1) before we give up. */
 const ADMIT_TIMEOUT_MS = 15_000;
+
+export interface BalancerStatus {
+  pid: number | undefined;
+  state: string;
+  restarts: number;
+  /** Server name → HAProxy's operational state (UP, DOWN...), with its admin state when not READY (DRAIN, MAINT). */
+  servers: Record<string, string>;
+}
 
 export interface ProcessGroupWatcher {
   watchGroup(pgid: number): void;
@@ -46,8 +49,11 @@ export class HaproxyBalancer implements TrafficControl {
     this.runtime = new RuntimeClient(path.join(runtimeDir, "haproxy.sock"));
   }
 
-  /** Everything that can fail on bad input, before any process starts: binary, ports, `haproxy -c`. */
-  static async prepare(options: Options, logger: Logger): Promise<HaproxyBalancer> {
+  /**
+   * Everything that can fail on bad input, before any process starts: binary, ports, `haproxy -c`. The config and
+   * the runtime API socket go in the primary's private runtime directory (mode 700), removed when the primary exits.
+   */
+  static async prepare(options: Options, logger: Logger, runtimeDir: string): Promise<HaproxyBalancer> {
     const haproxy = options.haproxy;
     if (!haproxy) throw new Error("HaproxyBalancer.prepare without --haproxy");
     const bin = await resolveHaproxyBinary(haproxy.bin);
@@ -61,10 +67,8 @@ export class HaproxyBalancer implements TrafficControl {
         host: "--haproxy-stats",
       });
     }
-    // mkdtemp creates it with mode 700: the runtime API socket inside is for this user only.
-    const runtimeDir = await mkdtemp(path.join(os.tmpdir(), RUNTIME_DIR_PREFIX));
     const balancer = new HaproxyBalancer(options, logger, bin, runtimeDir, path.join(runtimeDir, "haproxy.cfg"));
-    try {
+    {
       const model = websocketModel({
         servers: serversFor(options.name, [
           {
@@ -82,10 +86,6 @@ export class HaproxyBalancer implements TrafficControl {
       });
       await writeFile(balancer.configPath, renderConfig(model), { mode: 0o600 });
       await checkConfigFile(bin, balancer.configPath);
-      await writeFile(path.join(runtimeDir, PRIMARY_PID_FILE), `${process.pid}\n`, { mode: 0o600 });
-    } catch (error) {
-      await balancer.removeRuntimeDir();
-      throw error;
     }
     return balancer;
   }
@@ -158,18 +158,27 @@ export class HaproxyBalancer implements TrafficControl {
     });
   }
 
-  /** Stops haproxy (the last process to go) and removes the runtime directory. */
+  /** Stops haproxy, the last process to go. */
   async stop(): Promise<void> {
     await this.process?.stop();
-    await this.removeRuntimeDir();
   }
 
   kill(): void {
     this.process?.kill();
-    void this.removeRuntimeDir();
   }
 
-  private removeRuntimeDir(): Promise<void> {
-    return rm(this.runtimeDir, { recursive: true, force: true });
+  /** For `wsfleet status`: the haproxy process and HAProxy's own view of each server. */
+  async status(): Promise<BalancerStatus> {
+    const servers: Record<string, string> = {};
+    const states = await this.runtime.serverStates(GUIDE_NAME).catch(() => []);
+    for (const state of states) {
+      servers[state.server] = state.admin === "ready" ? state.operational : `${state.operational} (${state.admin})`;
+    }
+    return {
+      pid: this.process?.pid,
+      state: this.process?.state ?? "STOPPED",
+      restarts: this.process?.restarts ?? 0,
+      servers,
+    };
   }
 }

@@ -58,4 +58,6 @@ export async function runWorker(env: NodeJS.ProcessEnv): Promise<void> {
     if (message?.type === "drain") drain(message.closeCode);
   });
   send({ type: "listening", port: settings.port, addresses: server.addresses });
+  // Counters from the start, so status and /metrics never show a running worker without them.
+  send({ type: "stats", counters: snapshotCounters(counters) });
 }

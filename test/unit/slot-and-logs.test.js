@@ -54,3 +54,46 @@ test("text logs prefix worker lines with the worker name; JSON logs are one obje
     pid: 9,
   });
 });
+
+test("the status table aligns one row a worker, HAProxy's view of each, and a row for haproxy", async () => {
+  const { formatStatus } = await import("../../dist/cli/status.js");
+  const text = formatStatus(
+    {
+      pid: 10,
+      startedAt: "2026-01-01T00:00:00.000Z",
+      workers: [
+        {
+          name: "w_00",
+          port: 8000,
+          state: "RUNNING",
+          pid: 11,
+          restarts: 0,
+          startedAt: 0,
+          counters: { connectionsOpen: 7 },
+        },
+        {
+          name: "w_01",
+          port: 8001,
+          state: "BACKOFF",
+          pid: undefined,
+          restarts: 3,
+          startedAt: undefined,
+          counters: undefined,
+        },
+      ],
+      haproxy: { pid: 12, state: "RUNNING", restarts: 1, servers: { w_00: "UP", w_01: "DOWN (maint)" } },
+    },
+    3_723_000,
+  );
+  assert.equal(
+    text,
+    [
+      "primary pid 10, up since 2026-01-01T00:00:00.000Z",
+      "NAME     STATE    PID  PORT  UPTIME   RESTARTS  CONNS  HAPROXY",
+      "w_00     RUNNING  11   8000  1:02:03  0         7      UP",
+      "w_01     BACKOFF  -    8001  -        3         -      DOWN (maint)",
+      "haproxy  RUNNING  12   -     -        1         -      -",
+      "",
+    ].join("\n"),
+  );
+});

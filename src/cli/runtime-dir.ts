@@ -1,0 +1,44 @@
+import { rmSync } from "node:fs";
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+/**
+ * A primary's private runtime directory, `$TMPDIR/wsfleet-XXXXXX` (mode 700 from mkdtemp): its pid for
+ * `wsfleet reload`, its control socket for `wsfleet status`, and with --haproxy the config and runtime API socket.
+ */
+export const RUNTIME_DIR_PREFIX = "wsfleet-";
+export const PRIMARY_PID_FILE = "primary.pid";
+export const CONTROL_SOCKET = "control.sock";
+
+export async function createRuntimeDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), RUNTIME_DIR_PREFIX));
+  await writeFile(path.join(dir, PRIMARY_PID_FILE), `${process.pid}\n`, { mode: 0o600 });
+  // Removed on every exit of the primary but SIGKILL (a stale dir names a dead pid, which the lookups skip).
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A live process whose command line is a wsfleet primary (a stale pid file may name a reused pid). */
+export async function isPrimary(pid: number): Promise<boolean> {
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  return /primary\.js|wsfleet/.test(cmdline);
+}
+
+export interface RunningPrimary {
+  pid: number;
+  dir: string;
+}
+
+/** This user's running primaries, from $TMPDIR/wsfleet-XXXXXX/primary.pid. */
+export async function findPrimaries(tmpDir = os.tmpdir()): Promise<RunningPrimary[]> {
+  const entries = await readdir(tmpDir).catch(() => [] as string[]);
+  const found: RunningPrimary[] = [];
+  for (const entry of entries.filter((name) => name.startsWith(RUNTIME_DIR_PREFIX))) {
+    const dir = path.join(tmpDir, entry);
+    const text = await readFile(path.join(dir, PRIMARY_PID_FILE), "utf8").catch(() => "");
+    const pid = Number(text.trim());
+    if (Number.isSafeInteger(pid) && pid > 1 && (await isPrimary(pid))) found.push({ pid, dir });
+  }
+  return found;
+}
