@@ -1,5 +1,6 @@
 import { portInUse, WsfleetError } from "../errors.js";
 import { Fleet } from "../fleet/fleet.js";
+import { PRIMARY_PID_VARIABLE } from "../fleet/orphan-guard.js";
 import { findPortHolder } from "../fleet/port-check.js";
 import { builtInSpawner, execSpawner } from "../fleet/spawn.js";
 import { HaproxyBalancer } from "../haproxy/balancer.js";
@@ -14,13 +15,15 @@ import { createRuntimeDir } from "./runtime-dir.js";
 /** Starts the fleet and maps signals to it, as supervisord and gunicorn's arbiter do. */
 export async function runFleet(options: Options, logger: Logger): Promise<void> {
   // --haproxy: its binary, ports and config are checked before any process starts.
+  // Inherited by every worker and by haproxy: the orphan guard finds them by it if we are SIGKILLed mid-spawn.
+  process.env[PRIMARY_PID_VARIABLE] = String(process.pid);
   const runtimeDir = await createRuntimeDir();
   const balancer = options.haproxy ? await HaproxyBalancer.prepare(options, logger, runtimeDir) : undefined;
   const fleet = new Fleet(options, {
     logger,
     spawn: options.exec ? execSpawner(options, options.exec) : builtInSpawner(options),
-    readiness: !options.exec ? "ipc" : options.sharedPort === undefined ? "tcp" : "uptime",
-    probePort: (port, isCancelled) => waitForPort(options.host, port, isCancelled),
+    readiness: !options.exec ? "ipc" : options.sharedPort === undefined ? "probe" : "uptime",
+    probeReady: (slot, isCancelled) => waitForPort(options.host, slot.port, isCancelled),
     traffic: balancer,
   });
   // HAProxy goes last: once the workers have closed their connections.

@@ -12,7 +12,7 @@ export interface FleetDeps {
   logger: Logger;
   spawn: WorkerHandleDeps["spawn"];
   readiness: WorkerHandleDeps["readiness"];
-  probePort: WorkerHandleDeps["probePort"];
+  probeReady: WorkerHandleDeps["probeReady"];
   clock?: Clock;
   /** A load balancer in front (HAProxy): takes a worker out of rotation before its replacement, back after. */
   traffic?: TrafficControl;
@@ -169,7 +169,7 @@ export class Fleet extends EventEmitter {
     const handle = new WorkerHandle(slot, {
       spawn: this.deps.spawn,
       readiness: this.deps.readiness,
-      probePort: this.deps.probePort,
+      probeReady: this.deps.probeReady,
       logger: this.deps.logger,
       policy: { ...DEFAULT_RESTART_POLICY, startRetries: this.options.startRetries },
       startSecs: this.options.startSecs,

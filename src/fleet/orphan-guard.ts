@@ -1,10 +1,32 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { LineSplitter } from "../log/line-splitter.js";
 
-/** The guard's side: keep the list, kill what is listed when the primary goes away. */
+/** Every process the primary starts inherits this variable, naming the primary, so the guard can find it. */
+export const PRIMARY_PID_VARIABLE = "WSFLEET_PRIMARY_PID";
+
+/**
+ * The processes whose environment names `primaryPid`: what the primary started, even one it had no time to list
+ * (a SIGKILL between fork and the `+pgid` line).
+ */
+function markedProcesses(primaryPid: number): number[] {
+  const marker = `${PRIMARY_PID_VARIABLE}=${primaryPid}`;
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid || Number(entry) === primaryPid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").includes(marker)) found.push(Number(entry));
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
+  return found;
+}
+
+/** The guard's side: keep the list, kill what is listed (and what names the primary) when the primary goes away. */
 export function runOrphanGuard(input: NodeJS.ReadableStream): void {
+  const primaryPid = process.ppid;
   const groups = new Set<number>();
   // The primary's runtime directory: it cannot remove it after a SIGKILL, so we do.
   let runtimeDir: string | undefined;
@@ -24,6 +46,7 @@ export function runOrphanGuard(input: NodeJS.ReadableStream): void {
   input.on("data", (chunk: string) => lines.push(chunk));
   const killAll = () => {
     for (const pgid of groups) killGroup(pgid, "SIGKILL");
+    for (const pid of markedProcesses(primaryPid)) killGroup(pid, "SIGKILL") || killProcess(pid);
     if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
     process.exit(0);
   };
@@ -38,6 +61,14 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+function killProcess(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // Gone already.
   }
 }
 

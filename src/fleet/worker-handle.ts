@@ -1,7 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { readLines } from "../log/line-splitter.js";
-import type { Logger } from "../log/logger.js";
+import type { LogFields, Logger } from "../log/logger.js";
 import type { Counters } from "../worker/counters.js";
 import { isWorkerMessage, type PrimaryToWorker } from "../worker/messages.js";
 import {
@@ -35,9 +35,13 @@ export interface WorkerHandleDeps {
    * How the worker says it is listening: an IPC message (built-in), its port accepting a connection (--exec), or
    * nothing but staying up start-secs (--exec on a shared port, where any worker's socket answers the probe).
    */
-  readiness: "ipc" | "tcp" | "uptime";
-  /** Resolves true once the port accepts a connection (tcp readiness), false when `isCancelled` turns true. */
-  probePort(port: number, isCancelled: () => boolean): Promise<boolean>;
+  readiness: "ipc" | "probe" | "uptime";
+  /** Resolves true once the slot is ready (probe readiness: its port accepts), false when `isCancelled` turns true. */
+  probeReady(slot: Slot, isCancelled: () => boolean): Promise<boolean>;
+  /** Prefix of the lifecycle event names ("haproxy-" for the supervised HAProxy). */
+  eventPrefix?: string;
+  /** Sees each output line first; true means it was handled (for example HAProxy's server UP/DOWN lines). */
+  onOutputLine?(stream: "stdout" | "stderr", line: string): boolean;
   logger: Logger;
   policy: RestartPolicy;
   startSecs: number;
@@ -108,7 +112,6 @@ export class WorkerHandle extends EventEmitter {
   start(): void {
     if (this.child || this.retired) return;
     this.clearTimer();
-    const { logger } = this.deps;
     this.listening = false;
     this.lastOutput = "";
     this.spawnedAtMs = this.deps.clock.now();
@@ -116,7 +119,7 @@ export class WorkerHandle extends EventEmitter {
     this.child = child;
     this.setState("STARTING");
     if (child.pid !== undefined) this.deps.onGroupStart(child.pid);
-    logger.event("info", "spawned", `spawned: '${this.slot.processName}' with pid ${child.pid}`, {
+    this.log("info", "spawned", `spawned: '${this.slot.processName}' with pid ${child.pid}`, {
       worker: this.slot.processName,
       pid: child.pid,
       port: this.slot.port,
@@ -148,9 +151,9 @@ export class WorkerHandle extends EventEmitter {
     });
     this.counters = undefined;
     if (this.deps.readiness === "uptime") this.onListening();
-    if (this.deps.readiness === "tcp") {
+    if (this.deps.readiness === "probe") {
       void this.deps
-        .probePort(this.slot.port, () => this.child !== child)
+        .probeReady(this.slot, () => this.child !== child)
         .then((ok) => {
           if (ok && this.child === child) this.onListening();
         });
@@ -214,7 +217,7 @@ export class WorkerHandle extends EventEmitter {
     else this.deps.signalGroup(pid, how.signal ?? "SIGTERM");
     // Supervisor: stopwaitsecs, then SIGKILL.
     this.killTimer = this.deps.clock.setTimeout(() => {
-      this.deps.logger.event(
+      this.log(
         "warn",
         "killed",
         `killing '${this.slot.processName}' (pid ${pid}) with SIGKILL: still running after ${this.deps.stopTimeoutMs} ms`,
@@ -234,7 +237,7 @@ export class WorkerHandle extends EventEmitter {
       this.timer = undefined;
       if (this.currentState !== "STARTING") return;
       this.setState("RUNNING");
-      this.deps.logger.event(
+      this.log(
         "info",
         "running",
         `success: ${this.slot.processName} entered RUNNING state, listening on port ${this.slot.port} and up for ${startSecs} s (start-secs)`,
@@ -258,7 +261,7 @@ export class WorkerHandle extends EventEmitter {
     if (this.stopping) {
       const { resolve } = this.stopping;
       this.stopping = undefined;
-      this.deps.logger.event("info", "stopped", `stopped: ${this.slot.processName} (${how})`, fields);
+      this.log("info", "stopped", `stopped: ${this.slot.processName} (${how})`, fields);
       this.setState("STOPPED");
       resolve();
       return;
@@ -268,7 +271,7 @@ export class WorkerHandle extends EventEmitter {
     this.history = decision.history;
     const output = this.lastOutput ? `; last output: ${JSON.stringify(this.lastOutput)}` : "";
     if (decision.action === "fatal") {
-      this.deps.logger.event(
+      this.log(
         "error",
         "fatal",
         `gave up: ${this.slot.processName} entered FATAL state, ${decision.reason}; last ${how}${output}`,
@@ -277,10 +280,10 @@ export class WorkerHandle extends EventEmitter {
       this.setState("FATAL");
       return;
     }
-    this.deps.logger.event(
+    this.log(
       wasRunning ? "warn" : "error",
       "exited",
-      `exited: ${this.slot.processName} (${how}; ${wasRunning ? "expected restart" : "not expected"}), ${decision.reason}; restarting in ${decision.delayMs} ms${wasRunning ? "" : output}`,
+      `exited: ${this.slot.processName} (${how}; not expected), ${decision.reason}; restarting in ${decision.delayMs} ms${wasRunning ? "" : output}`,
       { ...fields, delayMs: decision.delayMs, reason: decision.reason },
     );
     this.restartCount += 1;
@@ -295,8 +298,13 @@ export class WorkerHandle extends EventEmitter {
   private pipeOutput(child: ChildProcess, stream: "stdout" | "stderr"): void {
     readLines(child[stream], (line) => {
       if (line.trim() !== "") this.lastOutput = line;
+      if (this.deps.onOutputLine?.(stream, line)) return;
       this.deps.logger.workerLine(this.slot.processName, stream, line);
     });
+  }
+
+  private log(level: "info" | "warn" | "error", event: string, message: string, fields: LogFields): void {
+    this.deps.logger.event(level, `${this.deps.eventPrefix ?? ""}${event}`, message, fields);
   }
 
   private setState(state: WorkerState): void {

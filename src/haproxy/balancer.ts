@@ -5,13 +5,13 @@ import { killGroup } from "../fleet/orphan-guard.js";
 import { assertPortFree } from "../fleet/port-check.js";
 import { DEFAULT_RESTART_POLICY } from "../fleet/restart-policy.js";
 import type { Slot } from "../fleet/slot.js";
-import { systemClock } from "../fleet/worker-handle.js";
+import { systemClock, type WorkerHandle } from "../fleet/worker-handle.js";
 import type { Logger } from "../log/logger.js";
 import type { Options } from "../options.js";
 import { checkConfigFile, resolveHaproxyBinary } from "./check.js";
 import { renderConfig } from "./config.js";
 import { GUIDE_NAME, serversFor, websocketModel, workerAddress } from "./model.js";
-import { HaproxyProcess } from "./process.js";
+import { createHaproxyProcess } from "./process.js";
 import { RuntimeClient } from "./runtime.js";
 
 /** How long a replaced worker may take to be seen UP by HAProxy's checks (inter 1s, rise 1) before we give up. */
@@ -37,7 +37,7 @@ export interface ProcessGroupWatcher {
  */
 export class HaproxyBalancer implements TrafficControl {
   readonly runtime: RuntimeClient;
-  private process: HaproxyProcess | undefined;
+  private process: WorkerHandle | undefined;
 
   private constructor(
     private readonly options: Options,
@@ -92,9 +92,10 @@ export class HaproxyBalancer implements TrafficControl {
 
   /** Starts haproxy in its own process group, watched by the orphan guard; resolves once its runtime API answers. */
   async start(guard: ProcessGroupWatcher): Promise<void> {
-    const haproxy = new HaproxyProcess({
+    const haproxy = createHaproxyProcess({
       bin: this.bin,
       configPath: this.configPath,
+      port: this.options.haproxy?.frontend.port ?? 0,
       logger: this.logger,
       clock: systemClock,
       policy: { ...DEFAULT_RESTART_POLICY, startRetries: this.options.startRetries },
@@ -106,12 +107,14 @@ export class HaproxyBalancer implements TrafficControl {
     });
     this.process = haproxy;
     haproxy.start();
-    await haproxy.waitUntilRunning();
+    await haproxy.waitFor(["RUNNING"], ["FATAL", "STOPPED"]);
   }
 
   /** HAProxy gave up restarting (Supervisor's FATAL). */
   onFatal(listener: () => void): void {
-    this.process?.on("fatal", listener);
+    this.process?.on("state", (state) => {
+      if (state === "FATAL") listener();
+    });
   }
 
   get pid(): number | undefined {
@@ -174,11 +177,7 @@ export class HaproxyBalancer implements TrafficControl {
     for (const state of states) {
       servers[state.server] = state.admin === "ready" ? state.operational : `${state.operational} (${state.admin})`;
     }
-    return {
-      pid: this.process?.pid,
-      state: this.process?.state ?? "STOPPED",
-      restarts: this.process?.restarts ?? 0,
-      servers,
-    };
+    const process = this.process?.status();
+    return { pid: process?.pid, state: process?.state ?? "STOPPED", restarts: process?.restarts ?? 0, servers };
   }
 }

@@ -60,7 +60,7 @@ function setup({ startRetries = 2, startSecs = 1 } = {}) {
       return child;
     },
     readiness: "ipc",
-    probePort: async () => false,
+    probeReady: async () => false,
     logger: { event: (_level, event, message) => events.push({ event, message }), workerLine: () => {} },
     policy: { ...DEFAULT_RESTART_POLICY, startRetries },
     startSecs,
