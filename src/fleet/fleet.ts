@@ -24,6 +24,10 @@ export interface TrafficControl {
   drain(slot: Slot): Promise<void>;
   /** The replacement is RUNNING: resolves once the balancer sees it healthy and sends it connections again. */
   admit(slot: Slot): Promise<void>;
+  /** A new worker (SIGTTIN) joins the balancer; `workers` is the count with it. */
+  add(slot: Slot, workers: number): Promise<void>;
+  /** A worker removed (SIGTTOU), already stopped, leaves the balancer; `workers` is the count without it. */
+  remove(slot: Slot, workers: number): Promise<void>;
 }
 
 /**
@@ -85,6 +89,9 @@ export class Fleet extends EventEmitter {
     }
     const handle = this.addSlot();
     this.deps.logger.event("info", "scale", `added worker ${handle.slot.processName} on port ${port}`);
+    await this.deps.traffic?.add(handle.slot, this.handles.length).catch((error: Error) => {
+      this.deps.logger.event("error", "scale", `${handle.slot.processName} gets no traffic: ${error.message}`);
+    });
   }
 
   /** gunicorn's TTOU: stop the last worker gracefully; the last one is never removed. */
@@ -93,7 +100,16 @@ export class Fleet extends EventEmitter {
     const handle = this.handles.pop();
     if (!handle) return;
     this.deps.logger.event("info", "scale", `removing worker ${handle.slot.processName} from port ${handle.slot.port}`);
+    const { traffic } = this.deps;
+    await traffic?.drain(handle.slot);
     await handle.stop();
+    await traffic?.remove(handle.slot, this.handles.length).catch((error: Error) => {
+      this.deps.logger.event(
+        "error",
+        "scale",
+        `could not remove ${handle.slot.processName} from haproxy: ${error.message}`,
+      );
+    });
   }
 
   /** SIGHUP: replace workers one at a time, each replacement RUNNING before the next; old connections get 1012. */

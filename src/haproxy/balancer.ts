@@ -9,8 +9,8 @@ import { systemClock, type WorkerHandle } from "../fleet/worker-handle.js";
 import type { Logger } from "../log/logger.js";
 import type { Options } from "../options.js";
 import { checkConfigFile, resolveHaproxyBinary } from "./check.js";
-import { renderConfig } from "./config.js";
-import { GUIDE_NAME, serversFor, websocketModel, workerAddress } from "./model.js";
+import { formatAddress, renderConfig, serverCheckArguments } from "./config.js";
+import { GUIDE_NAME, type HaproxyModel, serversFor, websocketModel, workerAddress } from "./model.js";
 import { createHaproxyProcess } from "./process.js";
 import { RuntimeClient } from "./runtime.js";
 
@@ -38,6 +38,7 @@ export interface ProcessGroupWatcher {
 export class HaproxyBalancer implements TrafficControl {
   readonly runtime: RuntimeClient;
   private process: WorkerHandle | undefined;
+  private model: HaproxyModel | undefined;
 
   private constructor(
     private readonly options: Options,
@@ -68,25 +69,7 @@ export class HaproxyBalancer implements TrafficControl {
       });
     }
     const balancer = new HaproxyBalancer(options, logger, bin, runtimeDir, path.join(runtimeDir, "haproxy.cfg"));
-    {
-      const model = websocketModel({
-        servers: serversFor(options.name, [
-          {
-            host: workerAddress(options.host),
-            firstPort: options.basePort,
-            lastPort: options.basePort + options.workers - 1,
-          },
-        ]),
-        frontend: haproxy.frontend,
-        stats: haproxy.stats,
-        tunnelTimeoutMs: haproxy.tunnelTimeoutMs,
-        runtimeSocket: balancer.runtime.socketPath,
-        // An --exec program (the guide's app.py) serves no /healthz: check that its port accepts instead.
-        httpHealthCheck: options.exec === undefined,
-      });
-      await writeFile(balancer.configPath, renderConfig(model), { mode: 0o600 });
-      await checkConfigFile(bin, balancer.configPath);
-    }
+    await balancer.writeConfig(options.workers);
     return balancer;
   }
 
@@ -157,6 +140,61 @@ export class HaproxyBalancer implements TrafficControl {
       );
     }
     this.logger.event("info", "haproxy-ready", `haproxy: ${slot.processName} is UP and set to ready`, {
+      worker: slot.processName,
+    });
+  }
+
+  /** The config for `workers` servers, checked with `haproxy -c`; what a restarted haproxy reads. */
+  private async writeConfig(workers: number): Promise<void> {
+    const { haproxy } = this.options;
+    if (!haproxy) return;
+    const model = websocketModel({
+      servers: serversFor(this.options.name, [
+        {
+          host: workerAddress(this.options.host),
+          firstPort: this.options.basePort,
+          lastPort: this.options.basePort + workers - 1,
+        },
+      ]),
+      frontend: haproxy.frontend,
+      stats: haproxy.stats,
+      tunnelTimeoutMs: haproxy.tunnelTimeoutMs,
+      runtimeSocket: this.runtime.socketPath,
+      // An --exec program (the guide's app.py) serves no /healthz: check that its port accepts instead.
+      httpHealthCheck: this.options.exec === undefined,
+    });
+    this.model = model;
+    await writeFile(this.configPath, renderConfig(model), { mode: 0o600 });
+    await checkConfigFile(this.bin, this.configPath);
+  }
+
+  /**
+   * SIGTTIN: a new worker joins the running HAProxy (runtime API `add server`, with the checks of the others; a
+   * dynamic server starts in maintenance, hence the two enables) and the config on disk, for a restarted haproxy.
+   */
+  async add(slot: Slot, workers: number): Promise<void> {
+    const check = this.model?.backend.healthCheck;
+    const checkArgs = check ? ` check ${serverCheckArguments(check)}` : "";
+    const address = formatAddress({ host: workerAddress(this.options.host), port: slot.port });
+    const answer = await this.runtime.send(`add server ${GUIDE_NAME}/${slot.processName} ${address}${checkArgs}`);
+    if (!/New server registered/.test(answer))
+      throw new Error(`haproxy refused to add ${slot.processName}: ${answer.trim()}`);
+    if (check) await this.runtime.send(`enable health ${GUIDE_NAME}/${slot.processName}`);
+    await this.runtime.send(`enable server ${GUIDE_NAME}/${slot.processName}`);
+    await this.writeConfig(workers);
+    this.logger.event("info", "haproxy-add", `haproxy: added server ${slot.processName} (${address})`, {
+      worker: slot.processName,
+    });
+  }
+
+  /** SIGTTOU: once the worker has stopped, its server leaves the running HAProxy and the config on disk. */
+  async remove(slot: Slot, workers: number): Promise<void> {
+    await this.runtime.setServerState(GUIDE_NAME, slot.processName, "maint").catch(() => {});
+    const answer = await this.runtime.send(`del server ${GUIDE_NAME}/${slot.processName}`);
+    if (!/Server deleted/.test(answer))
+      throw new Error(`haproxy refused to delete ${slot.processName}: ${answer.trim()}`);
+    await this.writeConfig(workers);
+    this.logger.event("info", "haproxy-remove", `haproxy: removed server ${slot.processName}`, {
       worker: slot.processName,
     });
   }

@@ -1,4 +1,4 @@
-import type { Address, HaproxyModel } from "./model.js";
+import type { Address, HaproxyModel, HealthCheckModel } from "./model.js";
 
 /** HAProxy's time format: the largest unit that divides evenly (`10s`, `1h`), else milliseconds. */
 export function formatDuration(ms: number): string {
@@ -11,6 +11,11 @@ export function formatDuration(ms: number): string {
 /** `host:port`, with brackets around an IPv6 address. */
 export function formatAddress(address: Address): string {
   return address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** The check settings of every server; dynamic servers (`add server`) do not inherit default-server, so they get these. */
+export function serverCheckArguments(check: HealthCheckModel): string {
+  return `inter ${formatDuration(check.intervalMs)} fall ${check.fall} rise ${check.rise} observe layer4 error-limit 1 on-error mark-down`;
 }
 
 /** Renders a model as haproxy.cfg text: pure, so every variant is unit-tested and checked with `haproxy -c`. */
@@ -66,8 +71,7 @@ export function renderConfig(model: HaproxyModel): string {
     // Every second; DOWN after `fall` failures (about 2 s after a crash), UP after `rise` successes.
     // observe layer4 + on-error mark-down: a refused connection takes the server out at once, before the checks do
     // (a whole host gone would otherwise use up the retries on its dead servers); the checks bring it back.
-    check &&
-      `default-server inter ${formatDuration(check.intervalMs)} fall ${check.fall} rise ${check.rise} observe layer4 error-limit 1 on-error mark-down`,
+    check && `default-server ${serverCheckArguments(check)}`,
     ...backend.servers.map(
       (server) => `server ${server.name} ${formatAddress(server.address)}${check ? " check" : ""}`,
     ),

@@ -69,3 +69,59 @@ test("wsfleet status with a pid that is not a primary: exit 2 naming --pid", asy
   assert.equal(code, 2);
   assert.match(stderr, /invalid value for --pid: "\d+"; expected the pid of a running wsfleet primary/);
 });
+
+test("--haproxy with SIGTTIN/SIGTTOU: the new worker joins the running HAProxy (and its config), the removed one leaves", async (t) => {
+  const base = await freePortRange(3);
+  const frontend = base + 2;
+  const primary = startPrimary(t, [
+    ...["--workers", "1", "--base-port", String(base), "--host", "127.0.0.1", "--start-secs", "0"],
+    ...["--haproxy", "--frontend-host", "127.0.0.1", "--frontend-port", String(frontend)],
+  ]);
+  await primary.waitForRunning(1);
+  const started = await primary.waitForEvent((event) => event.event === "haproxy-started", 20_000);
+  const pid = primary.child.pid;
+  primary.child.kill("SIGTTIN");
+  await primary.waitForEvent((event) => event.event === "haproxy-add" && event.worker === "websockets-test_01");
+  const bothUp = await eventually(async () => {
+    const servers = (await status(pid)).haproxy.servers;
+    return servers["websockets-test_00"] === "UP" && servers["websockets-test_01"] === "UP";
+  }, 5000);
+  assert.ok(bothUp, JSON.stringify((await status(pid)).haproxy));
+  const { readFileSync } = await import("node:fs");
+  assert.match(
+    readFileSync(`${started.runtimeDir}/haproxy.cfg`, "utf8"),
+    new RegExp(`server websockets-test_01 127.0.0.1:${base + 1} check`),
+  );
+  // leastconn: two connections through the frontend land one on each worker.
+  const WebSocket = (await import("ws")).default;
+  const clients = [];
+  for (let index = 0; index < 2; index += 1) {
+    const ws = new WebSocket(`ws://127.0.0.1:${frontend}/`);
+    clients.push(ws);
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+  }
+  const spread = await eventually(async () => {
+    const workers = (await status(pid)).workers;
+    return workers.every((worker) => worker.counters?.connectionsOpen === 1);
+  }, 3000);
+  assert.ok(spread, JSON.stringify((await status(pid)).workers.map((worker) => worker.counters)));
+  const closes = clients.map((ws) => new Promise((resolve) => ws.once("close", (code) => resolve(code))));
+  primary.child.kill("SIGTTOU");
+  await primary.waitForEvent((event) => event.event === "haproxy-remove" && event.worker === "websockets-test_01");
+  const after = await status(pid);
+  assert.deepEqual(Object.keys(after.haproxy.servers), ["websockets-test_00"]);
+  assert.deepEqual(
+    after.workers.map((worker) => worker.name),
+    ["websockets-test_00"],
+  );
+  assert.doesNotMatch(readFileSync(`${started.runtimeDir}/haproxy.cfg`, "utf8"), /websockets-test_01/);
+  // The removed worker's client was closed with 1001 (going away); the other stays.
+  assert.equal(
+    await Promise.race([...closes, new Promise((resolve) => setTimeout(() => resolve("none"), 3000))]),
+    1001,
+  );
+  for (const ws of clients) ws.close();
+});
