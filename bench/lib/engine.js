@@ -219,19 +219,7 @@ async function runEcho(settings, hooks) {
   while (state.inFlight > 0 && performance.now() < drainUntil) await sleep(10);
   if (state.inFlight > 0) errors.timeouts += state.inFlight;
   for (const { socket } of live) socket.destroy();
-  return {
-    mode: openLoop ? "rate" : "echo",
-    connectionsOpened: live.length,
-    histogram: state.histogram,
-    secondMsgs: state.secondMsgs,
-    secondBytes: state.secondBytes,
-    msgs: state.msgs,
-    bytes: state.bytes,
-    cpuUs: state.cpuUs,
-    cpuSystemUs: state.cpuSystemUs,
-    measuredMs: state.measuredMs,
-    errors,
-  };
+  return measuredResult(openLoop ? "rate" : "echo", live.length, state, errors);
 }
 
 /** A new connection per exchange: connect, handshake, one echo, close. Counts completed exchanges. */
@@ -302,9 +290,14 @@ async function runConnect(settings, hooks) {
   await measuredWindow(settings, hooks, state);
   running = false;
   await Promise.race([Promise.all(loops), sleep(DRAIN_MS)]);
+  return measuredResult("connect", 0, state, errors);
+}
+
+/** What a measured run returns, whatever its mode: the window's histogram, per-second samples, totals and CPU. */
+function measuredResult(mode, connectionsOpened, state, errors) {
   return {
-    mode: "connect",
-    connectionsOpened: 0,
+    mode,
+    connectionsOpened,
     histogram: state.histogram,
     secondMsgs: state.secondMsgs,
     secondBytes: state.secondBytes,

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import net from "node:net";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { closed, connect, pythonClientHello, roundTrip } from "../helpers/clients.js";
+import { assertGuideTranscript, closed, connect, roundTrip } from "../helpers/clients.js";
 import { eventually, isAlive, PRIMARY, runPrimary, sleep } from "../helpers/fleet.js";
 import { allUp, msUntilState, startHaproxyFleet } from "../helpers/haproxy.js";
 import { startReconnectingClients } from "../helpers/load.js";
@@ -14,10 +14,7 @@ const run = promisify(execFile);
 
 test("--haproxy: the guide's Python client through the frontend, stats and /metrics; SIGTERM stops haproxy last and removes the runtime dir", async (t) => {
   const { primary, url, statsPort, started } = await startHaproxyFleet(t, 2, [], { stats: true });
-  const { code, text } = await pythonClientHello(url);
-  assert.equal(code, 0, text);
-  assert.match(text, /< Hello!/);
-  assert.match(text, /Connection closed: 1000 \(OK\)\./);
+  await assertGuideTranscript(url);
   const metrics = await (await fetch(`http://127.0.0.1:${statsPort}/metrics`)).text();
   assert.match(metrics, /haproxy_server_status\{proxy="websocket",server="websockets-test_00",state="UP"\} 1/);
   assert.equal((await fetch(`http://127.0.0.1:${statsPort}/`)).status, 200);

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import WebSocket from "ws";
@@ -27,6 +28,16 @@ export function closed(ws) {
  * The guide's own check, with its own client: `python3 -m websockets URL`, typing "Hello!" as a person would,
  * then ending input once the echo had time to arrive. Resolves with what the client printed.
  */
+/** The guide's transcript, checked: `python3 -m websockets URL` connected, echoed Hello! and closed with 1000. */
+export async function assertGuideTranscript(url) {
+  const { code, text } = await pythonClientHello(url);
+  assert.equal(code, 0, text);
+  assert.match(text, new RegExp(`Connected to ${url.replace(/[./]/g, "\\$&")}\\.`));
+  assert.match(text, /< Hello!/);
+  assert.match(text, /Connection closed: 1000 \(OK\)\./);
+  return text;
+}
+
 export async function pythonClientHello(url) {
   const child = spawn(SYSTEM_PYTHON, ["-m", "websockets", url], { stdio: ["pipe", "pipe", "pipe"] });
   let output = "";
