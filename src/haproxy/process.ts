@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import type { RestartPolicy } from "../fleet/restart-policy.js";
 import { type Clock, WorkerHandle } from "../fleet/worker-handle.js";
 import type { Logger } from "../log/logger.js";
+import { pollUntil } from "../net/probe-port.js";
 
 export const HAPROXY_LOG_NAME = "haproxy";
 
@@ -43,13 +44,7 @@ export function createHaproxyProcess(deps: HaproxyProcessDeps): WorkerHandle {
       spawn: () =>
         spawn(deps.bin, ["-f", deps.configPath, "-db"], { stdio: ["ignore", "pipe", "pipe"], detached: true }),
       readiness: "probe",
-      probeReady: async (_slot, isCancelled) => {
-        while (!isCancelled()) {
-          if (await deps.isAnswering()) return !isCancelled();
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        return false;
-      },
+      probeReady: (_slot, isCancelled) => pollUntil(deps.isAnswering, isCancelled, 50),
       eventPrefix: "haproxy-",
       onOutputLine: (_stream, line) => {
         const change = parseServerChange(line);

@@ -13,16 +13,25 @@ function connectOnce(host: string, port: number, timeoutMs: number): Promise<boo
   });
 }
 
+/** Polls `check` until it holds (true) or `isCancelled()` turns true (false). */
+export async function pollUntil(
+  check: () => Promise<boolean>,
+  isCancelled: () => boolean,
+  intervalMs: number,
+): Promise<boolean> {
+  while (!isCancelled()) {
+    if (await check()) return !isCancelled();
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  return false;
+}
+
 /** Polls until `host:port` accepts a TCP connection (true) or `isCancelled()` turns true (false). */
-export async function waitForPort(
+export function waitForPort(
   host: string,
   port: number,
   isCancelled: () => boolean,
   intervalMs = 100,
 ): Promise<boolean> {
-  while (!isCancelled()) {
-    if (await connectOnce(host, port, 1000)) return !isCancelled();
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  return false;
+  return pollUntil(() => connectOnce(host, port, 1000), isCancelled, intervalMs);
 }
