@@ -1,7 +1,7 @@
-import { portInUse, WsfleetError } from "../errors.js";
+import { WsfleetError } from "../errors.js";
 import { Fleet } from "../fleet/fleet.js";
 import { PRIMARY_PID_VARIABLE } from "../fleet/orphan-guard.js";
-import { findPortHolder } from "../fleet/port-check.js";
+import { assertPortFree } from "../fleet/port-check.js";
 import { builtInSpawner, execSpawner } from "../fleet/spawn.js";
 import { HaproxyBalancer } from "../haproxy/balancer.js";
 import { formatAddress } from "../haproxy/config.js";
@@ -14,10 +14,14 @@ import { createRuntimeDir } from "./runtime-dir.js";
 
 /** Starts the fleet and maps signals to it, as supervisord and gunicorn's arbiter do. */
 export async function runFleet(options: Options, logger: Logger): Promise<void> {
-  // --haproxy: its binary, ports and config are checked before any process starts.
   // Inherited by every worker and by haproxy: the orphan guard finds them by it if we are SIGKILLed mid-spawn.
   process.env[PRIMARY_PID_VARIABLE] = String(process.pid);
   const runtimeDir = await createRuntimeDir();
+  // Every port is checked before any process starts: the metrics port here, the workers' in fleet.start().
+  if (options.metrics) {
+    await assertPortFree(options.metrics.host, options.metrics.port, { port: "--metrics", host: "--metrics" });
+  }
+  // --haproxy: its binary, ports and config are checked before any process starts.
   const balancer = options.haproxy ? await HaproxyBalancer.prepare(options, logger, runtimeDir) : undefined;
   const fleet = new Fleet(options, {
     logger,
@@ -95,17 +99,17 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
     haproxy: await balancer?.status(),
   }));
   if (options.metrics) {
-    const { host, port } = options.metrics;
-    await serveMetrics(host, port, () => fleet.status()).then(
-      (server) => server.unref(),
-      async (error: NodeJS.ErrnoException) => {
-        // The workers are up already: stop them, then report like any port in use.
+    const server = await serveMetrics(options.metrics.host, options.metrics.port, () => fleet.status()).catch(
+      async (error: Error) => {
+        // Taken between the check and now: the workers are up already, so stop them before reporting it.
         stopping = true;
         await stopAll();
-        throw error.code === "EADDRINUSE" ? portInUse(host, port, await findPortHolder(port), "--metrics port") : error;
+        throw error;
       },
     );
+    server.unref();
   }
+
   logger.event(
     "info",
     "started",

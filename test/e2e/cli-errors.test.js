@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import net from "node:net";
 import { test } from "node:test";
-import { runPrimary } from "../helpers/fleet.js";
-import { freePortRange } from "../helpers/ports.js";
+import { runPrimary, startPrimary } from "../helpers/fleet.js";
+import { freePortRange, holdPort } from "../helpers/ports.js";
 
 test("invalid options exit 2 naming the option, the value and the fix, and start nothing", async () => {
   const cases = [
@@ -36,28 +34,37 @@ test("commander's own usage errors exit 2 too, and --help exits 0", async () => 
   assert.match(help.stdout, /SIGHUP\s+rolling restart/);
 });
 
-test("a port in use: exit 2 with the port and the pid that holds it", async () => {
+test("a port in use: exit 2 with the port and the pid that holds it", async (t) => {
   const base = await freePortRange(3);
-  const blocker = net.createServer().listen(base + 1, "127.0.0.1");
-  await once(blocker, "listening");
-  try {
-    const { code, stderr } = await runPrimary(["--workers", "3", "--base-port", String(base)]);
-    assert.equal(code, 2);
-    assert.match(
-      stderr,
-      new RegExp(
-        `WSFLEET_PORT_IN_USE: port ${base + 1} on localhost is already in use by pid ${process.pid} \\(.*node.*\\)`,
-      ),
-    );
-    assert.match(stderr, /choose another --base-port/);
-  } finally {
-    blocker.close();
-  }
+  await holdPort(t, base + 1);
+  const { code, stderr } = await runPrimary(["--workers", "3", "--base-port", String(base)]);
+  assert.equal(code, 2);
+  assert.match(
+    stderr,
+    new RegExp(
+      `WSFLEET_PORT_IN_USE: port ${base + 1} on localhost is already in use by pid ${process.pid} \\(.*node.*\\)`,
+    ),
+  );
+  assert.match(stderr, /choose another --base-port/);
+});
+
+test("a --metrics port in use: exit 2 naming --metrics, before any worker starts", async (t) => {
+  const base = await freePortRange(2);
+  await holdPort(t, base + 1);
+  const { code, stderr } = await runPrimary([
+    ...["--workers", "1", "--base-port", String(base), "--log-format", "json"],
+    ...["--metrics", `127.0.0.1:${base + 1}`],
+  ]);
+  assert.equal(code, 2);
+  assert.match(
+    stderr,
+    new RegExp(`port ${base + 1} on 127.0.0.1 is already in use by pid ${process.pid}.*another --metrics`),
+  );
+  assert.doesNotMatch(stderr, /"event":"spawned"/);
 });
 
 test("a second fleet on the same ports fails with port in use instead of sharing them (exclusive listen)", async (t) => {
   const base = await freePortRange(1);
-  const { startPrimary } = await import("../helpers/fleet.js");
   const first = startPrimary(t, ["--workers", "1", "--base-port", String(base), "--start-secs", "0"]);
   const running = await first.waitForRunning(1);
   const second = await runPrimary(["--workers", "1", "--base-port", String(base)]);

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { test } from "node:test";
 import WebSocket from "ws";
-import { eventually, startPrimary } from "../helpers/fleet.js";
-import { freePortRange } from "../helpers/ports.js";
+import { eventually, runPrimary, startPrimary } from "../helpers/fleet.js";
+import { freePortRange, holdPort } from "../helpers/ports.js";
 
 /** Per-worker values of one metric from the primary's /metrics. */
 async function perWorker(metricsPort, name) {
@@ -43,20 +43,13 @@ test("--shared-port: all workers on one port with SO_REUSEPORT, and 200 connecti
   for (const ws of clients) ws.close();
 });
 
-test("--shared-port: a port in use is reported once, naming --shared-port", async () => {
-  const { runPrimary } = await import("../helpers/fleet.js");
-  const net = await import("node:net");
+test("--shared-port: a port in use is reported once, naming --shared-port", async (t) => {
   const port = await freePortRange(1);
-  const blocker = net.createServer().listen(port, "127.0.0.1");
-  await once(blocker, "listening");
-  try {
-    const { code, stderr } = await runPrimary(["--workers", "2", "--shared-port", String(port)]);
-    assert.equal(code, 2);
-    assert.match(
-      stderr,
-      new RegExp(`port ${port} on localhost is already in use by pid ${process.pid}.*another --shared-port`),
-    );
-  } finally {
-    blocker.close();
-  }
+  await holdPort(t, port);
+  const { code, stderr } = await runPrimary(["--workers", "2", "--shared-port", String(port)]);
+  assert.equal(code, 2);
+  assert.match(
+    stderr,
+    new RegExp(`port ${port} on localhost is already in use by pid ${process.pid}.*another --shared-port`),
+  );
 });

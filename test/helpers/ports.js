@@ -21,3 +21,14 @@ export async function freePortRange(count) {
   }
   throw new Error(`no ${count} consecutive free ports found`);
 }
+
+/** Holds `port` on 127.0.0.1 with a plain listening socket (a stand-in for another program) until the test ends. */
+export async function holdPort(t, port) {
+  const server = net.createServer().listen(port, "127.0.0.1");
+  await new Promise((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  t.after(() => server.close());
+  return server;
+}
