@@ -1,6 +1,7 @@
 /** The public surface of the wsfleet package: the types a user app is written against, and the option types. */
-export type { ConnectionData, UpgradeRequest, WsfleetApp } from "./app/types.js";
+export type { ConnectionData, UpgradeRequest, WsfleetApp } from "./api/types.js";
+export type { Options } from "./config/validate.js";
 export { WsfleetError, type WsfleetErrorCode } from "./errors.js";
-export type { WorkerState, WorkerStatus } from "./fleet/worker-handle.js";
-export { type Options, type RawOptions, validateOptions } from "./options.js";
-export type { Counters } from "./worker/counters.js";
+export type { WorkerStatus } from "./fleet/worker.js";
+export type { Counters } from "./protocol/counters.js";
+export type { ProcessState } from "./supervise/states.js";

@@ -1,30 +1,27 @@
 #!/usr/bin/env node
-/** The primary: parse and validate the options once, then run the fleet (or a subcommand). */
+/** The primary: parse the command line, validate the options once, then run the fleet or a subcommand. */
 import { createRequire } from "node:module";
 import os from "node:os";
+import { resolveAppModule } from "./cli/app-module.js";
+import { haproxyConfigText } from "./cli/haproxy-config.js";
 import { parseCommandLine } from "./cli/program.js";
 import { reloadPrimary } from "./cli/reload.js";
-import { runFleet } from "./cli/run-fleet.js";
+import { runFleet } from "./cli/run.js";
 import { primaryStatus } from "./cli/status.js";
+import { validateOptions } from "./config/validate.js";
 import { formatError, WsfleetError } from "./errors.js";
-import { renderConfig } from "./haproxy/config.js";
-import { haproxyConfigModel } from "./haproxy/config-command.js";
 import { createLogger } from "./log/logger.js";
-import { validateOptions } from "./options.js";
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 
 try {
-  const parsed = parseCommandLine(process.argv, version);
+  const { command, raw } = parseCommandLine(process.argv, version);
   const defaults = { webConcurrency: process.env.WEB_CONCURRENCY, cpuCount: os.availableParallelism() };
-  if (parsed.command === "haproxy-config") {
-    process.stdout.write(renderConfig(haproxyConfigModel(parsed.raw, defaults)));
-  } else if (parsed.command === "reload") {
-    process.stdout.write(`${await reloadPrimary(parsed.raw)}\n`);
-  } else if (parsed.command === "status") {
-    process.stdout.write(await primaryStatus(parsed.raw));
-  } else {
-    const options = validateOptions(parsed.raw, defaults);
+  if (command === "haproxy-config") process.stdout.write(haproxyConfigText(raw, defaults));
+  else if (command === "reload") process.stdout.write(`${await reloadPrimary(raw)}\n`);
+  else if (command === "status") process.stdout.write(await primaryStatus(raw));
+  else {
+    const options = resolveAppModule(validateOptions(raw, defaults), process.cwd());
     await runFleet(options, createLogger(options.logFormat));
   }
 } catch (error) {

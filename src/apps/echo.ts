@@ -1,5 +1,5 @@
-import type { WsfleetApp } from "../app/types.js";
-import type { Counters } from "../worker/counters.js";
+import type { WsfleetApp } from "../api/types.js";
+import type { Counters } from "../protocol/counters.js";
 
 /** uWS send() status: 1 sent, 0 sent but buffered (backpressure), 2 dropped over maxBackpressure. */
 const SEND_OK = 1;

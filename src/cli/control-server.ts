@@ -1,6 +1,6 @@
 import http from "node:http";
 import path from "node:path";
-import type { WorkerStatus } from "../fleet/worker-handle.js";
+import type { WorkerStatus } from "../fleet/worker.js";
 import type { BalancerStatus } from "../haproxy/balancer.js";
 import { CONTROL_SOCKET } from "./runtime-dir.js";
 

@@ -4,15 +4,21 @@ import os from "node:os";
 import path from "node:path";
 
 /**
- * A primary's private runtime directory, `$TMPDIR/wsfleet-XXXXXX` (mode 700 from mkdtemp): its pid for
+ * A primary's private runtime directory, `$TMPDIR/wsfleet-<pid>-XXXXXX` (mode 700 from mkdtemp): its pid for
  * `wsfleet reload`, its control socket for `wsfleet status`, and with --haproxy the config and runtime API socket.
+ * The pid in the name lets the orphan guard find and remove it after a SIGKILL, even one before it was told of it.
  */
 export const RUNTIME_DIR_PREFIX = "wsfleet-";
+
+/** Where this primary's runtime directory goes: the orphan guard removes whatever starts with this. */
+export function runtimeDirPrefix(pid: number, tmpDir = os.tmpdir()): string {
+  return path.join(tmpDir, `${RUNTIME_DIR_PREFIX}${pid}-`);
+}
 export const PRIMARY_PID_FILE = "primary.pid";
 export const CONTROL_SOCKET = "control.sock";
 
-export async function createRuntimeDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), RUNTIME_DIR_PREFIX));
+export async function createRuntimeDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(prefix);
   await writeFile(path.join(dir, PRIMARY_PID_FILE), `${process.pid}\n`, { mode: 0o600 });
   // Removed on every exit of the primary but SIGKILL (a stale dir names a dead pid, which the lookups skip).
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));

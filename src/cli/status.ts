@@ -1,14 +1,10 @@
 import http from "node:http";
 import path from "node:path";
+import type { RawOptions } from "../config/settings.js";
 import { WsfleetError } from "../errors.js";
+import { choosePrimary } from "./choose-primary.js";
 import type { FleetStatus } from "./control-server.js";
-import { choosePrimary } from "./reload.js";
 import { CONTROL_SOCKET } from "./runtime-dir.js";
-
-export interface RawStatusOptions {
-  pid?: string;
-  json?: boolean;
-}
 
 function fetchStatus(socketPath: string): Promise<FleetStatus> {
   return new Promise((resolve, reject) => {
@@ -74,7 +70,7 @@ export function formatStatus(status: FleetStatus, nowMs: number): string {
 }
 
 /** `wsfleet status`: asks the running primary over its control socket. */
-export async function primaryStatus(raw: RawStatusOptions): Promise<string> {
+export async function primaryStatus(raw: RawOptions): Promise<string> {
   const primary = await choosePrimary(raw.pid);
   if (!primary.dir) {
     throw new WsfleetError("WSFLEET_STATUS_FAILED", `primary ${primary.pid} has no runtime directory of this user`);

@@ -1,45 +1,50 @@
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { Options } from "../options.js";
-import { type Slot, supervisorEnv } from "./slot.js";
+import type { FleetOptions } from "../config/validate.js";
+import { encodeWorkerEnv } from "../protocol/worker-env.js";
+import type { Slot } from "./slot.js";
 
-/** What every worker, built-in or --exec, finds in its environment. */
-export function workerEnv(options: Options, slot: Slot): NodeJS.ProcessEnv {
+export type Spawner = (slot: Slot) => ChildProcess;
+
+/** What every worker, built-in or --exec, finds in its environment; `marker` names the primary for the orphan guard. */
+function workerEnv(fleet: FleetOptions, slot: Slot, marker: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
   return {
     ...process.env,
     // Python buffers stdout when it is a pipe; unbuffered, its lines reach our log as they are written.
     PYTHONUNBUFFERED: process.env.PYTHONUNBUFFERED ?? "1",
-    ...supervisorEnv(options.name, slot),
-    WSFLEET_HOST: options.host,
-    WSFLEET_SHARED_PORT: options.sharedPort === undefined ? "0" : "1",
-    WSFLEET_MAX_PAYLOAD: String(options.maxPayloadBytes),
-    WSFLEET_IDLE_TIMEOUT: String(options.idleTimeoutSecs),
-    WSFLEET_MAX_BACKPRESSURE: String(options.maxBackpressureBytes),
-    WSFLEET_COMPRESSION: options.compression,
-    WSFLEET_DRAIN_TIMEOUT_MS: String(options.drainTimeoutMs),
-    WSFLEET_APP: options.app ?? "",
-    WSFLEET_TRUST_PROXY: options.trustProxy ? "1" : "0",
+    ...encodeWorkerEnv({
+      programName: fleet.name,
+      index: slot.index,
+      port: slot.port,
+      host: fleet.host,
+      sharedPort: fleet.ports.kind === "shared",
+      appPath: fleet.worker.kind === "builtin" ? fleet.worker.app : undefined,
+      connections: fleet.connections,
+    }),
+    ...marker,
   };
 }
 
-/** The built-in uWebSockets.js worker: dist/worker.js with an IPC channel, in its own process group. */
-export function builtInSpawner(options: Options): (slot: Slot) => ChildProcess {
+/**
+ * The built-in uWebSockets.js worker (dist/worker.js, with an IPC channel), or any program run by /bin/sh as
+ * Supervisor's `command` would be; either in its own process group.
+ */
+export function workerSpawner(fleet: FleetOptions, marker: Readonly<Record<string, string>>): Spawner {
+  const { worker } = fleet;
+  if (worker.kind === "exec") {
+    return (slot) =>
+      spawn(worker.command, {
+        shell: true,
+        env: workerEnv(fleet, slot, marker),
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
+  }
   const script = fileURLToPath(new URL("../worker.js", import.meta.url));
   return (slot) =>
     fork(script, [], {
-      env: workerEnv(options, slot),
+      env: workerEnv(fleet, slot, marker),
       stdio: ["ignore", "pipe", "pipe", "ipc"],
-      detached: true,
-    });
-}
-
-/** Any program, run by /bin/sh as Supervisor's `command` would be, in its own process group. */
-export function execSpawner(options: Options, command: string): (slot: Slot) => ChildProcess {
-  return (slot) =>
-    spawn(command, {
-      shell: true,
-      env: workerEnv(options, slot),
-      stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
 }

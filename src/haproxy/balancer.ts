@@ -1,13 +1,12 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { TrafficControl } from "../fleet/fleet.js";
-import { killGroup } from "../fleet/orphan-guard.js";
-import { assertPortFree } from "../fleet/port-check.js";
-import { DEFAULT_RESTART_POLICY } from "../fleet/restart-policy.js";
-import type { Slot } from "../fleet/slot.js";
-import { systemClock, type WorkerHandle } from "../fleet/worker-handle.js";
+import type { HaproxyOptions, SupervisionOptions } from "../config/validate.js";
 import type { Logger } from "../log/logger.js";
-import type { Options } from "../options.js";
+import { assertPortFree } from "../net/port-check.js";
+import { systemClock } from "../supervise/clock.js";
+import { killGroup } from "../supervise/process-group.js";
+import { DEFAULT_RESTART_POLICY } from "../supervise/restart-policy.js";
+import type { SupervisedProcess } from "../supervise/supervised-process.js";
 import { checkConfigFile, resolveHaproxyBinary } from "./check.js";
 import { formatAddress, renderConfig, serverCheckArguments } from "./config.js";
 import { GUIDE_NAME, type HaproxyModel, serversFor, websocketModel, workerAddress } from "./model.js";
@@ -25,9 +24,28 @@ export interface BalancerStatus {
   servers: Record<string, string>;
 }
 
+/** The orphan guard, as HAProxy's supervision sees it. */
 export interface ProcessGroupWatcher {
-  watchGroup(pgid: number): void;
-  unwatchGroup(pgid: number): void;
+  watch(pgid: number): void;
+  unwatch(pgid: number): void;
+}
+
+/** What HAProxy needs to know of the servers behind it: `<name>_NN` on `host`, ports from `basePort`. */
+export interface BackendServers {
+  readonly programName: string;
+  readonly host: string;
+  readonly basePort: number;
+  readonly count: number;
+  /** false for --exec programs, which may serve no /healthz: HAProxy checks that their port accepts instead. */
+  readonly httpHealthCheck: boolean;
+}
+
+export interface BalancerSettings {
+  readonly haproxy: HaproxyOptions;
+  readonly servers: BackendServers;
+  readonly supervision: SupervisionOptions;
+  /** Environment added to haproxy's: the orphan guard's marker. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /**
@@ -35,13 +53,13 @@ export interface ProcessGroupWatcher {
  * that passed `haproxy -c`, supervises the haproxy process, and takes workers out of and back into rotation over
  * the runtime API during a rolling restart.
  */
-export class HaproxyBalancer implements TrafficControl {
+export class HaproxyBalancer {
   readonly runtime: RuntimeClient;
-  private process: WorkerHandle | undefined;
+  private process: SupervisedProcess | undefined;
   private model: HaproxyModel | undefined;
 
   private constructor(
-    private readonly options: Options,
+    private readonly settings: BalancerSettings,
     private readonly logger: Logger,
     private readonly bin: string,
     readonly runtimeDir: string,
@@ -54,9 +72,8 @@ export class HaproxyBalancer implements TrafficControl {
    * Everything that can fail on bad input, before any process starts: binary, ports, `haproxy -c`. The config and
    * the runtime API socket go in the primary's private runtime directory (mode 700), removed when the primary exits.
    */
-  static async prepare(options: Options, logger: Logger, runtimeDir: string): Promise<HaproxyBalancer> {
-    const haproxy = options.haproxy;
-    if (!haproxy) throw new Error("HaproxyBalancer.prepare without --haproxy");
+  static async prepare(settings: BalancerSettings, logger: Logger, runtimeDir: string): Promise<HaproxyBalancer> {
+    const { haproxy } = settings;
     const bin = await resolveHaproxyBinary(haproxy.bin);
     await assertPortFree(haproxy.frontend.host, haproxy.frontend.port, {
       port: "--frontend-port",
@@ -68,29 +85,31 @@ export class HaproxyBalancer implements TrafficControl {
         host: "--haproxy-stats",
       });
     }
-    const balancer = new HaproxyBalancer(options, logger, bin, runtimeDir, path.join(runtimeDir, "haproxy.cfg"));
-    await balancer.writeConfig(options.workers);
+    const balancer = new HaproxyBalancer(settings, logger, bin, runtimeDir, path.join(runtimeDir, "haproxy.cfg"));
+    await balancer.writeConfig(settings.servers.count);
     return balancer;
   }
 
   /** Starts haproxy in its own process group, watched by the orphan guard; resolves once its runtime API answers. */
   async start(guard: ProcessGroupWatcher): Promise<void> {
-    const haproxy = createHaproxyProcess({
+    const { haproxy, supervision, env } = this.settings;
+    const haproxyProcess = createHaproxyProcess({
       bin: this.bin,
       configPath: this.configPath,
-      port: this.options.haproxy?.frontend.port ?? 0,
+      env,
+      port: haproxy.frontend.port,
       logger: this.logger,
       clock: systemClock,
-      policy: { ...DEFAULT_RESTART_POLICY, startRetries: this.options.startRetries },
+      policy: { ...DEFAULT_RESTART_POLICY, startRetries: supervision.startRetries },
       isAnswering: () => this.runtime.isAnswering(),
       signalGroup: killGroup,
-      onGroupStart: (pgid) => guard.watchGroup(pgid),
-      onGroupEnd: (pgid) => guard.unwatchGroup(pgid),
-      stopTimeoutMs: this.options.stopTimeoutMs,
+      onGroupStart: (pgid) => guard.watch(pgid),
+      onGroupEnd: (pgid) => guard.unwatch(pgid),
+      stopTimeoutMs: supervision.stopTimeoutMs,
     });
-    this.process = haproxy;
-    haproxy.start();
-    await haproxy.waitFor(["RUNNING"], ["FATAL", "STOPPED"]);
+    this.process = haproxyProcess;
+    haproxyProcess.start();
+    await haproxyProcess.waitFor(["RUNNING"], ["FATAL", "STOPPED"]);
   }
 
   /** HAProxy gave up restarting (Supervisor's FATAL). */
@@ -104,64 +123,49 @@ export class HaproxyBalancer implements TrafficControl {
     return this.process?.pid;
   }
 
-  async drain(slot: Slot): Promise<void> {
+  async drain(server: string): Promise<void> {
     try {
-      await this.runtime.setServerState(GUIDE_NAME, slot.processName, "drain");
-      this.logger.event("info", "haproxy-drain", `haproxy: ${slot.processName} set to drain: no new connections`, {
-        worker: slot.processName,
+      await this.runtime.setServerState(GUIDE_NAME, server, "drain");
+      this.logger.event("info", "haproxy-drain", `haproxy: ${server} set to drain: no new connections`, {
+        worker: server,
       });
     } catch (error) {
       // HAProxy may be restarting; the worker still answers 503 while it drains and HAProxy retries elsewhere.
-      this.logger.event(
-        "warn",
-        "haproxy-drain",
-        `could not drain ${slot.processName} in haproxy: ${(error as Error).message}`,
-        {
-          worker: slot.processName,
-        },
-      );
+      this.logger.event("warn", "haproxy-drain", `could not drain ${server} in haproxy: ${(error as Error).message}`, {
+        worker: server,
+      });
     }
   }
 
-  async admit(slot: Slot): Promise<void> {
+  async admit(server: string): Promise<void> {
     const deadline = Date.now() + ADMIT_TIMEOUT_MS;
     let operational = "unknown";
     while (Date.now() < deadline) {
-      const state = await this.runtime.serverState(GUIDE_NAME, slot.processName).catch(() => undefined);
+      const state = await this.runtime.serverState(GUIDE_NAME, server).catch(() => undefined);
       operational = state?.operational ?? operational;
       if (operational === "UP") break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     // Ready even when the checks have not seen it UP yet: a server left in drain would never serve again.
-    await this.runtime.setServerState(GUIDE_NAME, slot.processName, "ready").catch(() => {});
+    await this.runtime.setServerState(GUIDE_NAME, server, "ready").catch(() => {});
     if (operational !== "UP") {
-      throw new Error(
-        `haproxy did not see ${slot.processName} UP within ${ADMIT_TIMEOUT_MS} ms (last: ${operational})`,
-      );
+      throw new Error(`haproxy did not see ${server} UP within ${ADMIT_TIMEOUT_MS} ms (last: ${operational})`);
     }
-    this.logger.event("info", "haproxy-ready", `haproxy: ${slot.processName} is UP and set to ready`, {
-      worker: slot.processName,
-    });
+    this.logger.event("info", "haproxy-ready", `haproxy: ${server} is UP and set to ready`, { worker: server });
   }
 
   /** The config for `workers` servers, checked with `haproxy -c`; what a restarted haproxy reads. */
-  private async writeConfig(workers: number): Promise<void> {
-    const { haproxy } = this.options;
-    if (!haproxy) return;
+  private async writeConfig(count: number): Promise<void> {
+    const { haproxy, servers } = this.settings;
     const model = websocketModel({
-      servers: serversFor(this.options.name, [
-        {
-          host: workerAddress(this.options.host),
-          firstPort: this.options.basePort,
-          lastPort: this.options.basePort + workers - 1,
-        },
+      servers: serversFor(servers.programName, [
+        { host: workerAddress(servers.host), firstPort: servers.basePort, lastPort: servers.basePort + count - 1 },
       ]),
       frontend: haproxy.frontend,
       stats: haproxy.stats,
       tunnelTimeoutMs: haproxy.tunnelTimeoutMs,
       runtimeSocket: this.runtime.socketPath,
-      // An --exec program (the guide's app.py) serves no /healthz: check that its port accepts instead.
-      httpHealthCheck: this.options.exec === undefined,
+      httpHealthCheck: servers.httpHealthCheck,
     });
     this.model = model;
     await writeFile(this.configPath, renderConfig(model), { mode: 0o600 });
@@ -172,31 +176,28 @@ export class HaproxyBalancer implements TrafficControl {
    * SIGTTIN: a new worker joins the running HAProxy (runtime API `add server`, with the checks of the others; a
    * dynamic server starts in maintenance, hence the two enables) and the config on disk, for a restarted haproxy.
    */
-  async add(slot: Slot, workers: number): Promise<void> {
+  async add(server: { readonly name: string; readonly port: number }, count: number): Promise<void> {
     const check = this.model?.backend.healthCheck;
     const checkArgs = check ? ` check ${serverCheckArguments(check)}` : "";
-    const address = formatAddress({ host: workerAddress(this.options.host), port: slot.port });
-    const answer = await this.runtime.send(`add server ${GUIDE_NAME}/${slot.processName} ${address}${checkArgs}`);
+    const address = formatAddress({ host: workerAddress(this.settings.servers.host), port: server.port });
+    const answer = await this.runtime.send(`add server ${GUIDE_NAME}/${server.name} ${address}${checkArgs}`);
     if (!/New server registered/.test(answer))
-      throw new Error(`haproxy refused to add ${slot.processName}: ${answer.trim()}`);
-    if (check) await this.runtime.send(`enable health ${GUIDE_NAME}/${slot.processName}`);
-    await this.runtime.send(`enable server ${GUIDE_NAME}/${slot.processName}`);
-    await this.writeConfig(workers);
-    this.logger.event("info", "haproxy-add", `haproxy: added server ${slot.processName} (${address})`, {
-      worker: slot.processName,
+      throw new Error(`haproxy refused to add ${server.name}: ${answer.trim()}`);
+    if (check) await this.runtime.send(`enable health ${GUIDE_NAME}/${server.name}`);
+    await this.runtime.send(`enable server ${GUIDE_NAME}/${server.name}`);
+    await this.writeConfig(count);
+    this.logger.event("info", "haproxy-add", `haproxy: added server ${server.name} (${address})`, {
+      worker: server.name,
     });
   }
 
   /** SIGTTOU: once the worker has stopped, its server leaves the running HAProxy and the config on disk. */
-  async remove(slot: Slot, workers: number): Promise<void> {
-    await this.runtime.setServerState(GUIDE_NAME, slot.processName, "maint").catch(() => {});
-    const answer = await this.runtime.send(`del server ${GUIDE_NAME}/${slot.processName}`);
-    if (!/Server deleted/.test(answer))
-      throw new Error(`haproxy refused to delete ${slot.processName}: ${answer.trim()}`);
-    await this.writeConfig(workers);
-    this.logger.event("info", "haproxy-remove", `haproxy: removed server ${slot.processName}`, {
-      worker: slot.processName,
-    });
+  async remove(server: string, count: number): Promise<void> {
+    await this.runtime.setServerState(GUIDE_NAME, server, "maint").catch(() => {});
+    const answer = await this.runtime.send(`del server ${GUIDE_NAME}/${server}`);
+    if (!/Server deleted/.test(answer)) throw new Error(`haproxy refused to delete ${server}: ${answer.trim()}`);
+    await this.writeConfig(count);
+    this.logger.event("info", "haproxy-remove", `haproxy: removed server ${server}`, { worker: server });
   }
 
   /** Stops haproxy, the last process to go. */

@@ -3,6 +3,7 @@
  * `seedModel` is the guide's config exactly; `websocketModel` keeps every one of its settings and adds what
  * long-lived WebSocket connections need. config.ts renders either one.
  */
+import { processName } from "../protocol/naming.js";
 
 export interface Address {
   readonly host: string;
@@ -74,10 +75,9 @@ function serverNamePart(text: string): string {
 export function serversFor(programName: string, hosts: readonly ServerHost[]): ServerModel[] {
   return hosts.flatMap((entry) => {
     const servers: ServerModel[] = [];
+    const prefix = hosts.length === 1 ? programName : `${programName}_${serverNamePart(entry.host)}`;
     for (let port = entry.firstPort; port <= entry.lastPort; port += 1) {
-      const index = String(port - entry.firstPort).padStart(2, "0");
-      const prefix = hosts.length === 1 ? programName : `${programName}_${serverNamePart(entry.host)}`;
-      servers.push({ name: `${prefix}_${index}`, address: { host: entry.host, port } });
+      servers.push({ name: processName(prefix, port - entry.firstPort), address: { host: entry.host, port } });
     }
     return servers;
   });

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
-import type { RestartPolicy } from "../fleet/restart-policy.js";
-import { type Clock, WorkerHandle } from "../fleet/worker-handle.js";
 import type { Logger } from "../log/logger.js";
 import { pollUntil } from "../net/probe-port.js";
+import type { Clock } from "../supervise/clock.js";
+import type { RestartPolicy } from "../supervise/restart-policy.js";
+import { SupervisedProcess } from "../supervise/supervised-process.js";
 
 export const HAPROXY_LOG_NAME = "haproxy";
 
@@ -16,6 +17,8 @@ export function parseServerChange(line: string): { server: string; state: "UP" |
 export interface HaproxyProcessDeps {
   bin: string;
   configPath: string;
+  /** Added to haproxy's environment (the orphan guard's marker). */
+  env: Readonly<Record<string, string>>;
   /** HAProxy's frontend port, shown in its RUNNING line. */
   port: number;
   logger: Logger;
@@ -31,41 +34,49 @@ export interface HaproxyProcessDeps {
 }
 
 /**
- * One supervised `haproxy` in the foreground (-db), in its own process group: a WorkerHandle like any worker
+ * One supervised `haproxy` in the foreground (-db), in its own process group: a SupervisedProcess like any worker
  * (Supervisor's states, back-off, FATAL, SIGTERM then SIGKILL), RUNNING once its runtime API answers, with its
  * server UP/DOWN lines turned into `haproxy-server` events.
  */
-export function createHaproxyProcess(deps: HaproxyProcessDeps): WorkerHandle {
+export function createHaproxyProcess(deps: HaproxyProcessDeps): SupervisedProcess {
   const { logger } = deps;
-  return new WorkerHandle(
-    { index: 0, processName: HAPROXY_LOG_NAME, port: deps.port },
-    {
-      // -db: foreground, no daemon, so we see its exit and its messages (server UP/DOWN) on stderr.
-      spawn: () =>
-        spawn(deps.bin, ["-f", deps.configPath, "-db"], { stdio: ["ignore", "pipe", "pipe"], detached: true }),
-      readiness: "probe",
-      probeReady: (_slot, isCancelled) => pollUntil(deps.isAnswering, isCancelled, 50),
-      eventPrefix: "haproxy-",
-      onOutputLine: (_stream, line) => {
-        const change = parseServerChange(line);
-        if (!change) return false;
-        logger.event(
-          change.state === "UP" ? "info" : "warn",
-          "haproxy-server",
-          `haproxy: ${change.server} is ${change.state}${change.detail ? `, ${change.detail}` : ""}`,
-          { worker: change.server, state: change.state },
-        );
-        return true;
-      },
-      logger,
-      policy: deps.policy,
-      // RUNNING as soon as the runtime API answers: HAProxy has parsed its config and bound its ports by then.
-      startSecs: 0,
-      stopTimeoutMs: deps.stopTimeoutMs,
-      clock: deps.clock,
-      signalGroup: deps.signalGroup,
-      onGroupStart: deps.onGroupStart,
-      onGroupEnd: deps.onGroupEnd,
+  const haproxy: SupervisedProcess = new SupervisedProcess(HAPROXY_LOG_NAME, {
+    // -db: foreground, no daemon, so we see its exit and its messages (server UP/DOWN) on stderr.
+    spawn: () =>
+      spawn(deps.bin, ["-f", deps.configPath, "-db"], {
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+        env: { ...process.env, ...deps.env },
+      }),
+    readiness: "signal",
+    onSpawn: (child, isCurrent) => {
+      void pollUntil(deps.isAnswering, () => !isCurrent(), 50).then((ok) => {
+        if (ok) haproxy.ready(child);
+      });
     },
-  );
+    readyDetail: `listening on port ${deps.port}`,
+    fields: { port: deps.port },
+    eventPrefix: "haproxy-",
+    onOutputLine: (_stream, line) => {
+      const change = parseServerChange(line);
+      if (!change) return false;
+      logger.event(
+        change.state === "UP" ? "info" : "warn",
+        "haproxy-server",
+        `haproxy: ${change.server} is ${change.state}${change.detail ? `, ${change.detail}` : ""}`,
+        { worker: change.server, state: change.state },
+      );
+      return true;
+    },
+    logger,
+    policy: deps.policy,
+    // RUNNING as soon as the runtime API answers: HAProxy has parsed its config and bound its ports by then.
+    startSecs: 0,
+    stopTimeoutMs: deps.stopTimeoutMs,
+    clock: deps.clock,
+    signalGroup: deps.signalGroup,
+    onGroupStart: deps.onGroupStart,
+    onGroupEnd: deps.onGroupEnd,
+  });
+  return haproxy;
 }

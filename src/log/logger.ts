@@ -1,4 +1,4 @@
-import type { LogFormat } from "../options.js";
+export type LogFormat = "text" | "json";
 
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 

@@ -1,5 +1,5 @@
-import type { WorkerStatus } from "../fleet/worker-handle.js";
-import type { Counters } from "../worker/counters.js";
+import type { WorkerStatus } from "../fleet/worker.js";
+import type { Counters } from "../protocol/counters.js";
 
 type CounterName = Exclude<keyof Counters, "closeCodes">;
 

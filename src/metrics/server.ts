@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { WorkerStatus } from "../fleet/worker-handle.js";
+import type { WorkerStatus } from "../fleet/worker.js";
 import { renderMetrics } from "./prometheus.js";
 
 /** The primary's Prometheus endpoint: GET /metrics, the fleet's counters as the workers last reported them. */

@@ -1,8 +1,9 @@
 import uWS from "uWebSockets.js";
-import type { ConnectionData, WsfleetApp } from "../app/types.js";
+import type { ConnectionData, WsfleetApp } from "../api/types.js";
+import { CLOSE_MESSAGE_TOO_BIG } from "../protocol/close-codes.js";
+import type { Counters } from "../protocol/counters.js";
+import type { Compression, WorkerSettings } from "../protocol/worker-env.js";
 import { clientAddress } from "./client-address.js";
-import type { Counters } from "./counters.js";
-import type { Compression, WorkerSettings } from "./settings.js";
 
 type Connection = uWS.WebSocket<ConnectionData>;
 
@@ -20,7 +21,6 @@ export function compressionOption(compression: Compression): uWS.CompressOptions
 }
 
 const STATUS_503 = "503 Service Unavailable";
-const CLOSE_MESSAGE_TOO_BIG = 1009;
 
 /**
  * uWebSockets.js drops the TCP connection, with no close frame, when a message passes its own limit. Giving it

@@ -1,8 +1,8 @@
 import { pathToFileURL } from "node:url";
-import type { WsfleetApp } from "../app/types.js";
+import type { WsfleetApp } from "../api/types.js";
 import { createEchoApp } from "../apps/echo.js";
-import type { Counters } from "./counters.js";
-import type { WorkerSettings } from "./settings.js";
+import type { Counters } from "../protocol/counters.js";
+import type { WorkerSettings } from "../protocol/worker-env.js";
 
 /** The user's module (`--app`), whose default export (or `app` export) is a WsfleetApp; else the built-in echo. */
 export async function loadApp(settings: WorkerSettings, counters: Counters): Promise<WsfleetApp> {

@@ -1,8 +1,9 @@
-import { createCounters, snapshotCounters } from "./counters.js";
+import { CLOSE_GOING_AWAY } from "../protocol/close-codes.js";
+import { createCounters, snapshotCounters } from "../protocol/counters.js";
+import { isPrimaryMessage, type WorkerToPrimary } from "../protocol/messages.js";
+import { decodeWorkerEnv, type WorkerSettings } from "../protocol/worker-env.js";
 import { loadApp } from "./load-app.js";
-import { CLOSE_GOING_AWAY, type PrimaryToWorker, type WorkerToPrimary } from "./messages.js";
 import { ListenError, type RunningServer, serve } from "./serve.js";
-import { readWorkerSettings } from "./settings.js";
 
 const STATS_INTERVAL_MS = 1000;
 
@@ -17,9 +18,9 @@ function fail(message: string): never {
 
 /** Reads the slot from the environment, serves the app, reports counters, drains on SIGTERM or the primary's order. */
 export async function runWorker(env: NodeJS.ProcessEnv): Promise<void> {
-  let settings: ReturnType<typeof readWorkerSettings>;
+  let settings: WorkerSettings;
   try {
-    settings = readWorkerSettings(env);
+    settings = decodeWorkerEnv(env);
   } catch (error) {
     fail((error as Error).message);
   }
@@ -54,8 +55,8 @@ export async function runWorker(env: NodeJS.ProcessEnv): Promise<void> {
   process.on("SIGTERM", () => drain(CLOSE_GOING_AWAY));
   // The primary handles Ctrl-C for the whole fleet; a worker in its own group does not see it, and ignores it if sent.
   process.on("SIGINT", () => {});
-  process.on("message", (message: PrimaryToWorker) => {
-    if (message?.type === "drain") drain(message.closeCode);
+  process.on("message", (message: unknown) => {
+    if (isPrimaryMessage(message)) drain(message.closeCode);
   });
   send({ type: "listening", port: settings.port, addresses: server.addresses });
   // Counters from the start, so status and /metrics never show a running worker without them.

@@ -1,9 +1,9 @@
 import uWS from "uWebSockets.js";
-import type { WsfleetApp } from "../app/types.js";
+import type { WsfleetApp } from "../api/types.js";
 import { listenAddresses } from "../net/listen-addresses.js";
-import type { Counters } from "./counters.js";
+import type { Counters } from "../protocol/counters.js";
+import type { WorkerSettings } from "../protocol/worker-env.js";
 import { type HostState, hostApp } from "./host.js";
-import type { WorkerSettings } from "./settings.js";
 
 export interface RunningServer {
   addresses: string[];

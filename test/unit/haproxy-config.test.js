@@ -6,14 +6,14 @@ import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { haproxyConfigModel, parseServerHosts } from "../../dist/cli/haproxy-config.js";
+import { validateOptions } from "../../dist/config/validate.js";
 import { WsfleetError } from "../../dist/errors.js";
 import { checkConfigFile } from "../../dist/haproxy/check.js";
 import { formatDuration, renderConfig } from "../../dist/haproxy/config.js";
-import { haproxyConfigModel, parseServerHosts } from "../../dist/haproxy/config-command.js";
 import { seedModel, serversFor, websocketModel } from "../../dist/haproxy/model.js";
 import { parseServerChange } from "../../dist/haproxy/process.js";
 import { parseServersState } from "../../dist/haproxy/runtime.js";
-import { validateOptions } from "../../dist/options.js";
 import { PRIMARY } from "../helpers/fleet.js";
 
 const GUIDE_CFG = readFileSync(fileURLToPath(new URL("../../examples/haproxy.cfg", import.meta.url)), "utf8");
@@ -141,7 +141,7 @@ test("bad haproxy options name the option, the value and the fix", () => {
     stats: { host: "127.0.0.1", port: 8404 },
     tunnelTimeoutMs: 3_600_000,
   });
-  assert.equal(options.drainTimeoutMs, 2500);
+  assert.equal(options.fleet.connections.drainTimeoutMs, 2500);
 });
 
 test("runtime API answers and HAProxy's log lines are parsed into server states", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { validateOptions } from "../../dist/config/validate.js";
 import { WsfleetError } from "../../dist/errors.js";
-import { validateOptions } from "../../dist/options.js";
 
 const defaults = { webConcurrency: undefined, cpuCount: 2 };
 
@@ -20,36 +20,34 @@ function rejects(raw, pattern, env = defaults) {
 
 test("defaults follow the guide: port 8000, localhost, websockets-test, one worker per CPU", () => {
   const options = validateOptions({}, defaults);
-  assert.deepEqual(
-    { ...options },
-    {
-      workers: 2,
-      basePort: 8000,
-      host: "localhost",
+  assert.deepEqual(options, {
+    fleet: {
       name: "websockets-test",
-      exec: undefined,
-      startSecs: 1,
-      startRetries: 3,
-      stopTimeoutMs: 10_000,
-      logFormat: "text",
-      sharedPort: undefined,
-      maxPayloadBytes: 1024 * 1024,
-      idleTimeoutSecs: 40,
-      maxBackpressureBytes: 64 * 1024,
-      compression: "off",
-      drainTimeoutMs: 1000,
-      app: undefined,
-      trustProxy: false,
-      metrics: undefined,
-      haproxy: undefined,
+      workers: 2,
+      host: "localhost",
+      ports: { kind: "consecutive", basePort: 8000 },
+      worker: { kind: "builtin", app: undefined },
+      connections: {
+        maxPayloadBytes: 1024 * 1024,
+        idleTimeoutSecs: 40,
+        maxBackpressureBytes: 64 * 1024,
+        compression: "off",
+        drainTimeoutMs: 1000,
+        trustProxy: false,
+      },
     },
-  );
+    supervision: { startSecs: 1, startRetries: 3, stopTimeoutMs: 10_000 },
+    logFormat: "text",
+    metrics: undefined,
+    haproxy: undefined,
+  });
   assert.ok(Object.isFrozen(options));
+  assert.ok(Object.isFrozen(options.fleet) && Object.isFrozen(options.fleet.connections));
 });
 
 test("WEB_CONCURRENCY sets the worker count when --workers is absent, and --workers wins over it", () => {
-  assert.equal(validateOptions({}, { webConcurrency: "3", cpuCount: 2 }).workers, 3);
-  assert.equal(validateOptions({ workers: "5" }, { webConcurrency: "3", cpuCount: 2 }).workers, 5);
+  assert.equal(validateOptions({}, { webConcurrency: "3", cpuCount: 2 }).fleet.workers, 3);
+  assert.equal(validateOptions({ workers: "5" }, { webConcurrency: "3", cpuCount: 2 }).fleet.workers, 5);
   rejects({}, /WEB_CONCURRENCY: "many"/, { webConcurrency: "many", cpuCount: 2 });
 });
 
@@ -67,7 +65,10 @@ test("a base port whose last worker would pass 65535 is refused with the largest
   rejects({ basePort: "65534", workers: "4" }, /--base-port: "65534"; expected .*at most 65532/);
   rejects({ basePort: "70000", workers: "1" }, /--base-port: "70000"/);
   rejects({ basePort: "0", workers: "1" }, /--base-port: "0"/);
-  assert.equal(validateOptions({ basePort: "65532", workers: "4" }, defaults).basePort, 65532);
+  assert.deepEqual(validateOptions({ basePort: "65532", workers: "4" }, defaults).fleet.ports, {
+    kind: "consecutive",
+    basePort: 65532,
+  });
 });
 
 test("durations, names and formats are checked", () => {
@@ -79,7 +80,7 @@ test("durations, names and formats are checked", () => {
   rejects({ exec: "  " }, /--exec/);
   rejects({ host: "" }, /--host/);
   const options = validateOptions({ startSecs: "0.5", stopTimeout: "2.5", exec: " python3 app.py " }, defaults);
-  assert.equal(options.startSecs, 0.5);
-  assert.equal(options.stopTimeoutMs, 2500);
-  assert.equal(options.exec, "python3 app.py");
+  assert.equal(options.supervision.startSecs, 0.5);
+  assert.equal(options.supervision.stopTimeoutMs, 2500);
+  assert.deepEqual(options.fleet.worker, { kind: "exec", command: "python3 app.py" });
 });

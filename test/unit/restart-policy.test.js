@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { crashDelayMs, DEFAULT_RESTART_POLICY, decideRestart, FRESH_HISTORY } from "../../dist/fleet/restart-policy.js";
+import {
+  crashDelayMs,
+  DEFAULT_RESTART_POLICY,
+  decideRestart,
+  FRESH_HISTORY,
+} from "../../dist/supervise/restart-policy.js";
 
 const policy = { ...DEFAULT_RESTART_POLICY, startRetries: 3 };
 

@@ -1,25 +1,52 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { slotFor, supervisorEnv } from "../../dist/fleet/slot.js";
+import { slotFor } from "../../dist/fleet/slot.js";
 import { LineSplitter } from "../../dist/log/line-splitter.js";
 import { createLogger } from "../../dist/log/logger.js";
+import { encodeWorkerEnv } from "../../dist/protocol/worker-env.js";
 
 test("slots are named like Supervisor's process_name %(program_name)s_%(process_num)02d, port = base + index", () => {
-  const slot = slotFor("websockets-test", 8000, 3);
-  assert.deepEqual({ ...slot }, { index: 3, processName: "websockets-test_03", port: 8003 });
-  assert.equal(slotFor("app", 9000, 12).processName, "app_12");
-  assert.deepEqual(supervisorEnv("websockets-test", slot), {
-    SUPERVISOR_ENABLED: "1",
-    SUPERVISOR_PROCESS_NAME: "websockets-test_03",
-    SUPERVISOR_GROUP_NAME: "websockets-test",
-    PORT: "8003",
+  const consecutive = { kind: "consecutive", basePort: 8000 };
+  const slot = slotFor("websockets-test", consecutive, 3);
+  assert.deepEqual({ ...slot }, { index: 3, name: "websockets-test_03", port: 8003 });
+  assert.equal(slotFor("app", { kind: "consecutive", basePort: 9000 }, 12).name, "app_12");
+  assert.equal(slotFor("app", { kind: "shared", port: 9000 }, 12).port, 9000);
+  const env = encodeWorkerEnv({
+    programName: "websockets-test",
+    index: slot.index,
+    port: slot.port,
+    host: "localhost",
+    sharedPort: false,
+    appPath: undefined,
+    connections: {
+      maxPayloadBytes: 1,
+      idleTimeoutSecs: 0,
+      maxBackpressureBytes: 1,
+      compression: "off",
+      drainTimeoutMs: 0,
+      trustProxy: false,
+    },
   });
+  assert.deepEqual(
+    {
+      SUPERVISOR_ENABLED: env.SUPERVISOR_ENABLED,
+      SUPERVISOR_PROCESS_NAME: env.SUPERVISOR_PROCESS_NAME,
+      SUPERVISOR_GROUP_NAME: env.SUPERVISOR_GROUP_NAME,
+      PORT: env.PORT,
+    },
+    {
+      SUPERVISOR_ENABLED: "1",
+      SUPERVISOR_PROCESS_NAME: "websockets-test_03",
+      SUPERVISOR_GROUP_NAME: "websockets-test",
+      PORT: "8003",
+    },
+  );
 });
 
 test("the guide's app derives its port from the last two digits of the process name", () => {
   for (let index = 0; index < 4; index += 1) {
-    const slot = slotFor("websockets-test", 8000, index);
-    assert.equal(8000 + Number(slot.processName.slice(-2)), slot.port);
+    const slot = slotFor("websockets-test", { kind: "consecutive", basePort: 8000 }, index);
+    assert.equal(8000 + Number(slot.name.slice(-2)), slot.port);
   }
 });
 

@@ -1,29 +1,30 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { validateOptions } from "../../dist/config/validate.js";
 import { WsfleetError } from "../../dist/errors.js";
 import { renderMetrics } from "../../dist/metrics/prometheus.js";
-import { validateOptions } from "../../dist/options.js";
-import { createCounters, sumCounters } from "../../dist/worker/counters.js";
+import { createCounters, sumCounters } from "../../dist/protocol/counters.js";
+import { decodeWorkerEnv, encodeWorkerEnv } from "../../dist/protocol/worker-env.js";
 import { frameLimitBytes } from "../../dist/worker/host.js";
-import { readWorkerSettings } from "../../dist/worker/settings.js";
 
 const defaults = { webConcurrency: undefined, cpuCount: 2 };
 
 test("worker limits default to python websockets' 1 MiB, 40 s idle (ping at 20 s), 64 KiB backpressure, no compression, 1 s drain", () => {
   const options = validateOptions({}, defaults);
-  assert.equal(options.maxPayloadBytes, 1024 * 1024);
-  assert.equal(options.idleTimeoutSecs, 40);
-  assert.equal(options.maxBackpressureBytes, 64 * 1024);
-  assert.equal(options.compression, "off");
-  assert.equal(options.drainTimeoutMs, 1000);
-  assert.equal(options.sharedPort, undefined);
+  const { connections } = options.fleet;
+  assert.equal(connections.maxPayloadBytes, 1024 * 1024);
+  assert.equal(connections.idleTimeoutSecs, 40);
+  assert.equal(connections.maxBackpressureBytes, 64 * 1024);
+  assert.equal(connections.compression, "off");
+  assert.equal(connections.drainTimeoutMs, 1000);
+  assert.equal(options.fleet.ports.kind, "consecutive");
   assert.equal(options.metrics, undefined);
 });
 
 test("sizes take binary units; bad ones name the option", () => {
-  assert.equal(validateOptions({ maxPayload: "64KiB" }, defaults).maxPayloadBytes, 65536);
-  assert.equal(validateOptions({ maxPayload: "2mib" }, defaults).maxPayloadBytes, 2 * 1024 * 1024);
-  assert.equal(validateOptions({ maxBackpressure: "1000" }, defaults).maxBackpressureBytes, 1000);
+  assert.equal(validateOptions({ maxPayload: "64KiB" }, defaults).fleet.connections.maxPayloadBytes, 65536);
+  assert.equal(validateOptions({ maxPayload: "2mib" }, defaults).fleet.connections.maxPayloadBytes, 2 * 1024 * 1024);
+  assert.equal(validateOptions({ maxBackpressure: "1000" }, defaults).fleet.connections.maxBackpressureBytes, 1000);
   for (const [raw, pattern] of [
     [{ maxPayload: "lots" }, /--max-payload: "lots"/],
     [{ maxPayload: "0" }, /--max-payload: "0"/],
@@ -45,11 +46,11 @@ test("sizes take binary units; bad ones name the option", () => {
 
 test("a shared port has no consecutive-port overflow", () => {
   const options = validateOptions({ workers: "8", basePort: "65535", sharedPort: "8080" }, defaults);
-  assert.equal(options.sharedPort, 8080);
+  assert.deepEqual(options.fleet.ports, { kind: "shared", port: 8080 });
 });
 
 test("the worker reads its settings from the environment, with the same defaults, and rejects nonsense", () => {
-  const settings = readWorkerSettings({ PORT: "9000" });
+  const settings = decodeWorkerEnv({ PORT: "9000" });
   assert.deepEqual(
     { ...settings },
     {
@@ -65,9 +66,37 @@ test("the worker reads its settings from the environment, with the same defaults
       trustProxy: false,
     },
   );
-  assert.equal(readWorkerSettings({ PORT: "9000", WSFLEET_SHARED_PORT: "1" }).exclusivePort, false);
-  assert.throws(() => readWorkerSettings({}), /PORT must be a whole number from 1 to 65535, got undefined/);
-  assert.throws(() => readWorkerSettings({ PORT: "1", WSFLEET_COMPRESSION: "zip" }), /WSFLEET_COMPRESSION/);
+  assert.equal(decodeWorkerEnv({ PORT: "9000", WSFLEET_SHARED_PORT: "1" }).exclusivePort, false);
+  assert.throws(() => decodeWorkerEnv({}), /PORT must be a whole number from 1 to 65535, got undefined/);
+  assert.throws(() => decodeWorkerEnv({ PORT: "1", WSFLEET_COMPRESSION: "zip" }), /WSFLEET_COMPRESSION/);
+});
+
+test("what the primary encodes the worker decodes: one file holds both sides of the worker environment", () => {
+  const options = validateOptions(
+    { maxPayload: "64KiB", idleTimeout: "16", compression: "shared", drainTimeout: "2.5", trustProxy: true },
+    defaults,
+  );
+  const env = encodeWorkerEnv({
+    programName: "chat",
+    index: 7,
+    port: 9007,
+    host: "127.0.0.1",
+    sharedPort: false,
+    appPath: "/srv/app.js",
+    connections: options.fleet.connections,
+  });
+  assert.equal(env.SUPERVISOR_PROCESS_NAME, "chat_07");
+  assert.equal(env.SUPERVISOR_GROUP_NAME, "chat");
+  assert.deepEqual(
+    { ...decodeWorkerEnv(env) },
+    {
+      host: "127.0.0.1",
+      port: 9007,
+      exclusivePort: true,
+      appPath: "/srv/app.js",
+      ...options.fleet.connections,
+    },
+  );
 });
 
 test("uWS gets twice our limit so a message just over ours gets a real 1009 close frame", () => {

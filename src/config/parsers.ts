@@ -1,5 +1,5 @@
 /** Parsers for option values: each one names the option, the value and what would be right when it fails. */
-import { invalidOption } from "./errors.js";
+import { invalidOption } from "../errors.js";
 
 export const MAX_PORT = 65535;
 
@@ -59,4 +59,18 @@ export function parseBytes(option: string, value: string, min: number, hint: str
   const bytes = match && unit ? Number(match[1]) * unit : Number.NaN;
   if (!Number.isSafeInteger(bytes) || bytes < min || bytes > 2 ** 31 - 1) throw invalidOption(option, value, hint);
   return bytes;
+}
+
+/** One of a fixed set of words. */
+export function parseChoice<T extends string>(option: string, value: string, choices: readonly T[], hint: string): T {
+  const trimmed = value.trim() as T;
+  if (!choices.includes(trimmed)) throw invalidOption(option, value, hint);
+  return trimmed;
+}
+
+/** A non-empty string with its outer spaces removed. */
+export function parseNonEmpty(option: string, value: string, hint: string): string {
+  const trimmed = value.trim();
+  if (trimmed === "") throw invalidOption(option, value, hint);
+  return trimmed;
 }

@@ -1,59 +1,16 @@
 import assert from "node:assert/strict";
-import { EventEmitter } from "node:events";
-import { PassThrough } from "node:stream";
 import { test } from "node:test";
-import { DEFAULT_RESTART_POLICY } from "../../dist/fleet/restart-policy.js";
 import { slotFor } from "../../dist/fleet/slot.js";
-import { WorkerHandle } from "../../dist/fleet/worker-handle.js";
-
-/** A clock whose time only moves when the test says so. */
-function fakeClock() {
-  let nowMs = 0;
-  let timers = [];
-  return {
-    now: () => nowMs,
-    setTimeout(callback, ms) {
-      const timer = { at: nowMs + ms, callback };
-      timers.push(timer);
-      return timer;
-    },
-    clearTimeout(timer) {
-      timers = timers.filter((each) => each !== timer);
-    },
-    advance(ms) {
-      nowMs += ms;
-      for (;;) {
-        const due = timers.filter((timer) => timer.at <= nowMs).sort((a, b) => a.at - b.at)[0];
-        if (!due) break;
-        timers = timers.filter((timer) => timer !== due);
-        due.callback();
-      }
-    },
-  };
-}
-
-let nextPid = 100;
-function fakeChild() {
-  const child = new EventEmitter();
-  child.pid = nextPid++;
-  child.stdout = new PassThrough();
-  child.stderr = new PassThrough();
-  child.connected = true;
-  child.sent = [];
-  child.send = (message) => child.sent.push(message);
-  child.exit = (code, signal = null) => {
-    child.emit("exit", code, signal);
-    child.emit("close", code, signal);
-  };
-  return child;
-}
+import { FleetWorker } from "../../dist/fleet/worker.js";
+import { DEFAULT_RESTART_POLICY } from "../../dist/supervise/restart-policy.js";
+import { fakeChild, fakeClock } from "../helpers/fakes.js";
 
 function setup({ startRetries = 2, startSecs = 1 } = {}) {
   const clock = fakeClock();
   const children = [];
   const signals = [];
   const events = [];
-  const handle = new WorkerHandle(slotFor("app", 9000, 0), {
+  const worker = new FleetWorker(slotFor("app", { kind: "consecutive", basePort: 9000 }, 0), {
     spawn: () => {
       const child = fakeChild();
       children.push(child);
@@ -71,8 +28,9 @@ function setup({ startRetries = 2, startSecs = 1 } = {}) {
     onGroupEnd: () => {},
   });
   const states = [];
+  const handle = worker.process;
   handle.on("state", (state) => states.push(state));
-  return { clock, children, signals, events, handle, states };
+  return { clock, children, signals, events, handle, worker, states };
 }
 
 test("RUNNING needs both the listening report and start-secs of uptime", () => {
@@ -139,11 +97,11 @@ test("stop sends SIGTERM to the group, then SIGKILL after the stop timeout, and 
 });
 
 test("replace drains over IPC with the given close code and waits for the new worker to run", async () => {
-  const { clock, children, handle } = setup();
+  const { clock, children, handle, worker } = setup();
   handle.start();
   children[0].emit("message", { type: "listening" });
   clock.advance(1000);
-  const replaced = handle.replace(1012);
+  const replaced = worker.replace(1012);
   assert.deepEqual(children[0].sent, [{ type: "drain", closeCode: 1012 }]);
   children[0].exit(0);
   await new Promise((resolve) => setImmediate(resolve));

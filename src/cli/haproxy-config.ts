@@ -1,19 +1,16 @@
+import { parseHost, parsePort } from "../config/parsers.js";
+import type { RawOptions } from "../config/settings.js";
+import { type OptionDefaults, validateFleetShape, validateFrontendOptions } from "../config/validate.js";
 import { invalidOption } from "../errors.js";
-import { parseHost, parsePort } from "../option-values.js";
-import { type OptionDefaults, validateOptions } from "../options.js";
-import { type HaproxyModel, type ServerHost, seedModel, serversFor, websocketModel, workerAddress } from "./model.js";
-import { type RawHaproxyOptions, validateFrontendOptions } from "./options.js";
-
-/** `wsfleet haproxy-config` as the command line gives it. */
-export interface RawHaproxyConfigOptions extends RawHaproxyOptions {
-  workers?: string;
-  basePort?: string;
-  host?: string;
-  name?: string;
-  serverHosts?: string;
-  statsSocket?: string;
-  seed?: boolean;
-}
+import { renderConfig } from "../haproxy/config.js";
+import {
+  type HaproxyModel,
+  type ServerHost,
+  seedModel,
+  serversFor,
+  websocketModel,
+  workerAddress,
+} from "../haproxy/model.js";
 
 const SERVER_HOSTS_EXAMPLE = "--server-hosts 10.0.0.1:8000-8003,10.0.0.2:8000-8003";
 
@@ -44,12 +41,9 @@ export function parseServerHosts(value: string): ServerHost[] {
 }
 
 /** The model `wsfleet haproxy-config` prints: the guide's exactly with --seed, else the WebSocket-ready one. */
-export function haproxyConfigModel(raw: RawHaproxyConfigOptions, defaults: OptionDefaults): HaproxyModel {
+export function haproxyConfigModel(raw: RawOptions, defaults: OptionDefaults): HaproxyModel {
   if (raw.seed) return seedModel();
-  const fleet = validateOptions(
-    { workers: raw.workers, basePort: raw.basePort, host: raw.host, name: raw.name },
-    defaults,
-  );
+  const fleet = validateFleetShape(raw, defaults);
   let hosts: ServerHost[];
   if (raw.serverHosts !== undefined) {
     const clash = (["workers", "basePort", "host"] as const).find((key) => raw[key] !== undefined);
@@ -83,4 +77,9 @@ export function haproxyConfigModel(raw: RawHaproxyConfigOptions, defaults: Optio
     tunnelTimeoutMs: front.tunnelTimeoutMs,
     runtimeSocket: statsSocket,
   });
+}
+
+/** `wsfleet haproxy-config`: the config text to print. */
+export function haproxyConfigText(raw: RawOptions, defaults: OptionDefaults): string {
+  return renderConfig(haproxyConfigModel(raw, defaults));
 }

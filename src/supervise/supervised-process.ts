@@ -2,46 +2,28 @@ import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { readLines } from "../log/line-splitter.js";
 import type { LogFields, Logger } from "../log/logger.js";
-import type { Counters } from "../worker/counters.js";
-import { isWorkerMessage, type PrimaryToWorker } from "../worker/messages.js";
-import {
-  decideRestart,
-  FRESH_HISTORY,
-  type RestartHistory,
-  type RestartPolicy,
-  type WorkerExit,
-} from "./restart-policy.js";
-import type { Slot } from "./slot.js";
+import type { Clock } from "./clock.js";
+import { decideRestart, FRESH_HISTORY, type RestartHistory, type RestartPolicy } from "./restart-policy.js";
+import { canTransition, IllegalTransitionError, type ProcessState } from "./states.js";
 
-/** Supervisor's process states (supervisord.org, "Process States"). */
-export type WorkerState = "STOPPED" | "STARTING" | "RUNNING" | "BACKOFF" | "STOPPING" | "EXITED" | "FATAL";
-
-export interface Clock {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): NodeJS.Timeout;
-  clearTimeout(timer: NodeJS.Timeout): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (timer) => clearTimeout(timer),
-};
-
-export interface WorkerHandleDeps {
-  /** Starts the process for a slot in its own process group (detached), stdout/stderr piped. */
-  spawn(slot: Slot): ChildProcess;
+export interface SupervisedProcessDeps {
+  /** Starts the process in its own process group (detached), stdout/stderr piped. */
+  spawn(): ChildProcess;
   /**
-   * How the worker says it is listening: an IPC message (built-in), its port accepting a connection (--exec), or
-   * nothing but staying up start-secs (--exec on a shared port, where any worker's socket answers the probe).
+   * "uptime": ready as soon as it is spawned, RUNNING after start-secs. "signal": ready once the owner calls
+   * `ready(child)` (an IPC message, a port that answers), then RUNNING once start-secs have passed since the spawn.
    */
-  readiness: "ipc" | "probe" | "uptime";
-  /** Resolves true once the slot is ready (probe readiness: its port accepts), false when `isCancelled` turns true. */
-  probeReady(slot: Slot, isCancelled: () => boolean): Promise<boolean>;
-  /** Prefix of the lifecycle event names ("haproxy-" for the supervised HAProxy). */
-  eventPrefix?: string;
+  readiness: "uptime" | "signal";
+  /** Called with each new child, so its owner can listen to it (IPC) or probe it; `isCurrent` turns false once it is gone. */
+  onSpawn?(child: ChildProcess, isCurrent: () => boolean): void;
   /** Sees each output line first; true means it was handled (for example HAProxy's server UP/DOWN lines). */
   onOutputLine?(stream: "stdout" | "stderr", line: string): boolean;
+  /** Prefix of the lifecycle event names ("haproxy-" for the supervised HAProxy). */
+  eventPrefix?: string;
+  /** What RUNNING means for this process, in the log: "listening on port 8000". */
+  readyDetail?: string;
+  /** Fields added to every lifecycle event (a worker's port). */
+  fields?: LogFields;
   logger: Logger;
   policy: RestartPolicy;
   startSecs: number;
@@ -54,42 +36,42 @@ export interface WorkerHandleDeps {
   onGroupEnd(pgid: number): void;
 }
 
-export interface WorkerStatus {
+export interface ProcessStatus {
   name: string;
-  port: number;
-  state: WorkerState;
+  state: ProcessState;
   pid: number | undefined;
   restarts: number;
   startedAt: number | undefined;
-  /** The latest counters the worker reported (built-in workers, once a second). */
-  counters: Counters | undefined;
 }
 
-/** One slot's child process and its state machine: start, readiness, restart decisions, graceful stop. */
-export class WorkerHandle extends EventEmitter {
+/**
+ * One program under supervision, Supervisor's way: start, readiness, restart decisions with back-off, FATAL, a
+ * graceful stop with SIGKILL after the stop timeout. It knows nothing of what the program is: IPC, probes and output
+ * reach their owner through the hooks in its deps. Emits "state" with each new ProcessState.
+ */
+export class SupervisedProcess extends EventEmitter {
   private child: ChildProcess | undefined;
-  private currentState: WorkerState = "STOPPED";
+  private currentState: ProcessState = "STOPPED";
   private history: RestartHistory = FRESH_HISTORY;
   private spawnedAtMs = 0;
-  private listening = false;
+  private isReady = false;
   private timer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private lastOutput = "";
   private restartCount = 0;
-  private counters: Counters | undefined;
   /** Set while a stop or a deliberate replace is under way, so the exit is not treated as a crash. */
   private stopping: { promise: Promise<void>; resolve: () => void } | undefined;
-  /** Set by stop(): the slot is being shut down and must not start again. */
+  /** Set by stop(): the process is being shut down and must not start again. */
   private retired = false;
 
   constructor(
-    readonly slot: Slot,
-    private readonly deps: WorkerHandleDeps,
+    readonly name: string,
+    private readonly deps: SupervisedProcessDeps,
   ) {
     super();
   }
 
-  get state(): WorkerState {
+  get state(): ProcessState {
     return this.currentState;
   }
 
@@ -97,43 +79,29 @@ export class WorkerHandle extends EventEmitter {
     return this.child?.pid;
   }
 
-  status(): WorkerStatus {
+  status(): ProcessStatus {
     return {
-      name: this.slot.processName,
-      port: this.slot.port,
+      name: this.name,
       state: this.currentState,
       pid: this.child?.pid,
       restarts: this.restartCount,
       startedAt: this.child ? this.spawnedAtMs : undefined,
-      counters: this.counters,
     };
   }
 
   start(): void {
     if (this.child || this.retired) return;
     this.clearTimer();
-    this.listening = false;
+    this.isReady = false;
     this.lastOutput = "";
     this.spawnedAtMs = this.deps.clock.now();
-    const child = this.deps.spawn(this.slot);
+    const child = this.deps.spawn();
     this.child = child;
     this.setState("STARTING");
     if (child.pid !== undefined) this.deps.onGroupStart(child.pid);
-    this.log("info", "spawned", `spawned: '${this.slot.processName}' with pid ${child.pid}`, {
-      worker: this.slot.processName,
-      pid: child.pid,
-      port: this.slot.port,
-    });
+    this.log("info", "spawned", `spawned: '${this.name}' with pid ${child.pid}`, { pid: child.pid });
     this.pipeOutput(child, "stdout");
     this.pipeOutput(child, "stderr");
-    child.on("message", (message: unknown) => {
-      if (!isWorkerMessage(message)) return;
-      if (message.type === "listening") this.onListening();
-      if (message.type === "stats") this.counters = message.counters;
-      if (message.type === "listen-failed") {
-        this.lastOutput = `could not listen on ${message.host}:${message.port}`;
-      }
-    });
     child.once("error", (error) => {
       // spawn itself failed (for example the node binary vanished): report it like an exit.
       this.lastOutput = error.message;
@@ -149,26 +117,47 @@ export class WorkerHandle extends EventEmitter {
         this.onExit(child, code, signal);
       });
     });
-    this.counters = undefined;
-    if (this.deps.readiness === "uptime") this.onListening();
-    if (this.deps.readiness === "probe") {
-      void this.deps
-        .probeReady(this.slot, () => this.child !== child)
-        .then((ok) => {
-          if (ok && this.child === child) this.onListening();
-        });
-    }
+    this.deps.onSpawn?.(child, () => this.child === child);
+    if (this.deps.readiness === "uptime") this.ready(child);
   }
 
-  /** Graceful stop: SIGTERM to the group (built-in workers close connections with 1001), SIGKILL after the timeout. */
+  /** The owner's word that `child` is ready (listening); RUNNING follows once start-secs have passed. */
+  ready(child: ChildProcess): void {
+    if (this.child !== child || this.isReady || this.currentState !== "STARTING") return;
+    this.isReady = true;
+    const { startSecs, clock } = this.deps;
+    const remainingMs = Math.max(0, startSecs * 1000 - (clock.now() - this.spawnedAtMs));
+    this.timer = clock.setTimeout(() => {
+      this.timer = undefined;
+      if (this.currentState !== "STARTING") return;
+      this.setState("RUNNING");
+      const detail = this.deps.readyDetail ? `${this.deps.readyDetail} and ` : "";
+      this.log(
+        "info",
+        "running",
+        `success: ${this.name} entered RUNNING state, ${detail}up for ${startSecs} s (start-secs)`,
+        { pid: this.child?.pid },
+      );
+    }, remainingMs);
+  }
+
+  /** The line shown with a failed start when the process itself printed nothing useful. */
+  explainExit(text: string): void {
+    this.lastOutput = text;
+  }
+
+  /** Graceful stop: SIGTERM to the group, SIGKILL after the stop timeout. The process does not start again. */
   stop(): Promise<void> {
     this.retired = true;
-    return this.terminate({ signal: "SIGTERM" });
+    return this.terminate(undefined);
   }
 
-  /** Deliberate replacement (rolling restart): drain with `closeCode`, wait for the exit, start again, wait for RUNNING. */
-  async replace(closeCode: number): Promise<void> {
-    await this.terminate({ drain: { type: "drain", closeCode } });
+  /**
+   * Deliberate replacement (rolling restart): stop it, start it again, resolve once RUNNING. `askToStop` may ask the
+   * child to stop in its own way (an IPC drain order) and returns false when it could not, so SIGTERM is sent.
+   */
+  async replace(askToStop?: (child: ChildProcess) => boolean): Promise<void> {
+    await this.terminate(askToStop);
     this.history = FRESH_HISTORY;
     this.restartCount += 1;
     this.start();
@@ -182,15 +171,15 @@ export class WorkerHandle extends EventEmitter {
   }
 
   /** Resolves when the state is one of `wanted`, rejects when it is one of `failed`. */
-  waitFor(wanted: WorkerState[], failed: WorkerState[] = []): Promise<void> {
+  waitFor(wanted: ProcessState[], failed: ProcessState[] = []): Promise<void> {
     return new Promise((resolve, reject) => {
-      const check = (state: WorkerState) => {
+      const check = (state: ProcessState) => {
         if (wanted.includes(state)) {
           this.off("state", check);
           resolve();
         } else if (failed.includes(state)) {
           this.off("state", check);
-          reject(new Error(`${this.slot.processName} is ${state}`));
+          reject(new Error(`${this.name} is ${state}`));
         }
       };
       this.on("state", check);
@@ -198,7 +187,7 @@ export class WorkerHandle extends EventEmitter {
     });
   }
 
-  private terminate(how: { signal?: NodeJS.Signals; drain?: PrimaryToWorker }): Promise<void> {
+  private terminate(askToStop: ((child: ChildProcess) => boolean) | undefined): Promise<void> {
     this.clearTimer();
     if (this.stopping) return this.stopping.promise;
     const child = this.child;
@@ -213,37 +202,18 @@ export class WorkerHandle extends EventEmitter {
       resolve = settle;
     });
     this.stopping = { promise: done, resolve };
-    if (how.drain && child.connected) child.send(how.drain);
-    else this.deps.signalGroup(pid, how.signal ?? "SIGTERM");
+    if (!askToStop?.(child)) this.deps.signalGroup(pid, "SIGTERM");
     // Supervisor: stopwaitsecs, then SIGKILL.
     this.killTimer = this.deps.clock.setTimeout(() => {
       this.log(
         "warn",
         "killed",
-        `killing '${this.slot.processName}' (pid ${pid}) with SIGKILL: still running after ${this.deps.stopTimeoutMs} ms`,
-        { worker: this.slot.processName, pid },
+        `killing '${this.name}' (pid ${pid}) with SIGKILL: still running after ${this.deps.stopTimeoutMs} ms`,
+        { pid },
       );
       this.deps.signalGroup(pid, "SIGKILL");
     }, this.deps.stopTimeoutMs);
     return done;
-  }
-
-  private onListening(): void {
-    if (this.listening || this.currentState !== "STARTING") return;
-    this.listening = true;
-    const { startSecs, clock } = this.deps;
-    const remainingMs = Math.max(0, startSecs * 1000 - (clock.now() - this.spawnedAtMs));
-    this.timer = clock.setTimeout(() => {
-      this.timer = undefined;
-      if (this.currentState !== "STARTING") return;
-      this.setState("RUNNING");
-      this.log(
-        "info",
-        "running",
-        `success: ${this.slot.processName} entered RUNNING state, listening on port ${this.slot.port} and up for ${startSecs} s (start-secs)`,
-        { worker: this.slot.processName, pid: this.child?.pid, port: this.slot.port },
-      );
-    }, remainingMs);
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -257,24 +227,23 @@ export class WorkerHandle extends EventEmitter {
     const how = signal ? `signal ${signal}` : `exit status ${code}`;
     const wasRunning = this.currentState === "RUNNING";
     const uptimeMs = this.deps.clock.now() - this.spawnedAtMs;
-    const fields = { worker: this.slot.processName, pid, code, signal, uptimeMs };
+    const fields = { pid, code, signal, uptimeMs };
     if (this.stopping) {
       const { resolve } = this.stopping;
       this.stopping = undefined;
-      this.log("info", "stopped", `stopped: ${this.slot.processName} (${how})`, fields);
+      this.log("info", "stopped", `stopped: ${this.name} (${how})`, fields);
       this.setState("STOPPED");
       resolve();
       return;
     }
-    const exit: WorkerExit = { wasRunning, uptimeMs };
-    const decision = decideRestart(this.deps.policy, this.history, exit);
+    const decision = decideRestart(this.deps.policy, this.history, { wasRunning, uptimeMs });
     this.history = decision.history;
     const output = this.lastOutput ? `; last output: ${JSON.stringify(this.lastOutput)}` : "";
     if (decision.action === "fatal") {
       this.log(
         "error",
         "fatal",
-        `gave up: ${this.slot.processName} entered FATAL state, ${decision.reason}; last ${how}${output}`,
+        `gave up: ${this.name} entered FATAL state, ${decision.reason}; last ${how}${output}`,
         { ...fields, reason: decision.reason, lastOutput: this.lastOutput },
       );
       this.setState("FATAL");
@@ -283,12 +252,11 @@ export class WorkerHandle extends EventEmitter {
     this.log(
       wasRunning ? "warn" : "error",
       "exited",
-      `exited: ${this.slot.processName} (${how}; not expected), ${decision.reason}; restarting in ${decision.delayMs} ms${wasRunning ? "" : output}`,
+      `exited: ${this.name} (${how}; not expected), ${decision.reason}; restarting in ${decision.delayMs} ms${wasRunning ? "" : output}`,
       { ...fields, delayMs: decision.delayMs, reason: decision.reason },
     );
     this.restartCount += 1;
-    if (!wasRunning) this.setState("BACKOFF");
-    else this.setState("EXITED");
+    this.setState(wasRunning ? "EXITED" : "BACKOFF");
     this.timer = this.deps.clock.setTimeout(() => {
       this.timer = undefined;
       this.start();
@@ -299,16 +267,22 @@ export class WorkerHandle extends EventEmitter {
     readLines(child[stream], (line) => {
       if (line.trim() !== "") this.lastOutput = line;
       if (this.deps.onOutputLine?.(stream, line)) return;
-      this.deps.logger.workerLine(this.slot.processName, stream, line);
+      this.deps.logger.workerLine(this.name, stream, line);
     });
   }
 
   private log(level: "info" | "warn" | "error", event: string, message: string, fields: LogFields): void {
-    this.deps.logger.event(level, `${this.deps.eventPrefix ?? ""}${event}`, message, fields);
+    this.deps.logger.event(level, `${this.deps.eventPrefix ?? ""}${event}`, message, {
+      worker: this.name,
+      ...this.deps.fields,
+      ...fields,
+    });
   }
 
-  private setState(state: WorkerState): void {
+  /** Refuses a transition Supervisor does not allow, as its states.py does: a bug, never taken silently. */
+  private setState(state: ProcessState): void {
     if (state === this.currentState) return;
+    if (!canTransition(this.currentState, state)) throw new IllegalTransitionError(this.currentState, state, this.name);
     this.currentState = state;
     this.emit("state", state);
   }

@@ -8,10 +8,10 @@ export type WorkerToPrimary =
 
 export type PrimaryToWorker = { type: "drain"; closeCode: number };
 
-/** 1001 Going Away: the server is stopping. 1012 Service Restart: come back in a moment (RFC 6455 registry). */
-export const CLOSE_GOING_AWAY = 1001;
-export const CLOSE_SERVICE_RESTART = 1012;
-
 export function isWorkerMessage(value: unknown): value is WorkerToPrimary {
   return typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string";
+}
+
+export function isPrimaryMessage(value: unknown): value is PrimaryToWorker {
+  return typeof value === "object" && value !== null && (value as { type?: unknown }).type === "drain";
 }

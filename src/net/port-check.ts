@@ -1,7 +1,7 @@
 import { readdir, readFile, readlink } from "node:fs/promises";
 import net from "node:net";
 import { invalidOption, type PortHolder, portInUse } from "../errors.js";
-import { listenAddresses } from "../net/listen-addresses.js";
+import { listenAddresses } from "./listen-addresses.js";
 
 const TCP_LISTEN = "0A";
 

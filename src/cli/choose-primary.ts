@@ -1,0 +1,25 @@
+import { invalidOption, WsfleetError } from "../errors.js";
+import { findPrimaries, isPrimary, type RunningPrimary } from "./runtime-dir.js";
+
+/**
+ * The primary a command is about: `--pid`, or the only running one of this user. Used by reload and status.
+ */
+export async function choosePrimary(rawPid: string | undefined): Promise<RunningPrimary> {
+  const found = await findPrimaries();
+  if (rawPid !== undefined) {
+    const pid = Number(rawPid.trim());
+    if (!/^\d+$/.test(rawPid.trim()) || !(await isPrimary(pid))) {
+      throw invalidOption("--pid", rawPid, "the pid of a running wsfleet primary (it logs its pid when it starts)");
+    }
+    return found.find((primary) => primary.pid === pid) ?? { pid, dir: "" };
+  }
+  if (found.length !== 1) {
+    throw new WsfleetError(
+      "WSFLEET_NO_PRIMARY",
+      found.length === 0
+        ? "no running wsfleet primary of this user found (in $TMPDIR/wsfleet-*/primary.pid); pass --pid <pid>"
+        : `${found.length} running primaries found (pids ${found.map((each) => each.pid).join(", ")}); choose one with --pid <pid>`,
+    );
+  }
+  return found[0] as RunningPrimary;
+}

@@ -1,0 +1,404 @@
+/**
+ * Every command-line option in one table, gunicorn's `Setting` in spirit: its flags, default, parser, help line, the
+ * part of wsfleet that receives it and the commands that take it. Commander's help, validation and the README's
+ * options table are all made from this table, so they cannot drift apart. Pure: no I/O.
+ */
+import { invalidOption } from "../errors.js";
+import { CONNECTION_DEFAULTS } from "../protocol/worker-env.js";
+import {
+  MAX_PORT,
+  parseBytes,
+  parseChoice,
+  parseHost,
+  parseHostPort,
+  parseInteger,
+  parseNonEmpty,
+  parsePort,
+  parseSeconds,
+} from "./parsers.js";
+
+export type CommandName = "run" | "haproxy-config" | "reload" | "status";
+
+/** Which part of wsfleet receives the value: validate.ts hands each part its own slice. */
+export type Part =
+  | "fleet"
+  | "supervision"
+  | "connections"
+  | "log"
+  | "metrics"
+  | "haproxy"
+  | "frontend"
+  | "haproxy-config"
+  | "control";
+
+export interface Setting<T = unknown> {
+  /** A switch takes no value: true when given. */
+  readonly isSwitch?: true;
+  /** "-w, --workers <n>"; a flag without `<value>` is a switch (true when given). */
+  readonly flags: string;
+  readonly help: string;
+  /** The value used when the option is not given, as the user would type it; parsed by `parse` like theirs. */
+  readonly default?: string;
+  /** How the default reads in help and README when it is not a plain value. */
+  readonly defaultText?: string;
+  readonly part: Part;
+  readonly commands: readonly CommandName[];
+  /** Names the option, the value and what would be right when the value is wrong. */
+  readonly parse?: (value: string, option: string) => T;
+}
+
+function setting<const S extends Setting>(spec: S): S {
+  return Object.freeze(spec);
+}
+
+const RUN: readonly CommandName[] = ["run"];
+const RUN_AND_CONFIG: readonly CommandName[] = ["run", "haproxy-config"];
+export const MAX_WORKERS = 1024;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export const WORKERS_HINT = `a whole number of workers from 1 to ${MAX_WORKERS}, for example --workers 4`;
+
+/** The primary's Prometheus endpoint: a port (on 127.0.0.1) or host:port. */
+function parseMetricsAddress(value: string, option: string): { host: string; port: number } {
+  const match = /^(?:\[?([^\]\s]*?)\]?:)?(\d+)$/.exec(value.trim());
+  if (!match?.[2]) {
+    throw invalidOption(option, value, "a port or host:port for the Prometheus endpoint, for example --metrics 9100");
+  }
+  return { host: match[1] || "127.0.0.1", port: parsePort(option, match[2]) };
+}
+
+export const SETTINGS = {
+  workers: setting({
+    flags: "-w, --workers <n>",
+    help: `how many workers (1–${MAX_WORKERS})`,
+    defaultText: "`WEB_CONCURRENCY`, else the number of CPUs",
+    part: "fleet",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) => parseInteger(option, value, 1, MAX_WORKERS, WORKERS_HINT),
+  }),
+  basePort: setting({
+    flags: "-p, --base-port <port>",
+    help: "port of worker 0; worker _i_ listens on base-port + _i_",
+    default: "8000",
+    part: "fleet",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) =>
+      parseInteger(option, value, 1, MAX_PORT, `a port from 1 to ${MAX_PORT}, for example --base-port 8000`),
+  }),
+  host: setting({
+    flags: "-H, --host <host>",
+    help: "address the built-in workers listen on, and where `--exec` workers are probed",
+    default: "localhost",
+    part: "fleet",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) => {
+      const host = value.trim();
+      if (host === "" || /\s/.test(host)) {
+        throw invalidOption(option, value, "a host name or address, for example --host localhost or --host 0.0.0.0");
+      }
+      return host;
+    },
+  }),
+  name: setting({
+    flags: "-n, --name <name>",
+    help: "program name: workers are `<name>_00`, `<name>_01`, …",
+    default: "websockets-test",
+    part: "fleet",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) => {
+      if (NAME_PATTERN.test(value)) return value;
+      throw invalidOption(
+        option,
+        value,
+        "a program name of letters, digits, '.', '_' and '-' that starts with a letter or digit, for example --name websockets-test",
+      );
+    },
+  }),
+  exec: setting({
+    flags: "-e, --exec <command>",
+    help: "run this command in each slot instead (through `/bin/sh`)",
+    defaultText: "built-in echo",
+    part: "fleet",
+    commands: RUN,
+    parse: (value, option) =>
+      parseNonEmpty(option, value, 'a command to run in each slot, for example --exec "python3 app.py"'),
+  }),
+  startSecs: setting({
+    flags: "--start-secs <s>",
+    help: "seconds a worker must stay up, listening, to count as started (Supervisor's `startsecs`)",
+    default: "1",
+    part: "supervision",
+    commands: RUN,
+    parse: (value, option) =>
+      parseSeconds(
+        option,
+        value,
+        0,
+        "seconds a worker must stay up to count as started, 0 or more, for example --start-secs 1",
+      ),
+  }),
+  startRetries: setting({
+    flags: "--start-retries <n>",
+    help: "failed starts in a row before FATAL (Supervisor's `startretries`)",
+    default: "3",
+    part: "supervision",
+    commands: RUN,
+    parse: (value, option) =>
+      parseInteger(
+        option,
+        value,
+        0,
+        1000,
+        "how many failed starts to retry before FATAL, from 0 to 1000, for example --start-retries 3",
+      ),
+  }),
+  stopTimeout: setting({
+    flags: "--stop-timeout <s>",
+    help: "seconds a stopping worker gets before SIGKILL (Supervisor's `stopwaitsecs`)",
+    default: "10",
+    part: "supervision",
+    commands: RUN,
+    parse: (value, option) =>
+      parseSeconds(
+        option,
+        value,
+        0.1,
+        "seconds to wait for a worker to stop before SIGKILL, at least 0.1, for example --stop-timeout 10",
+      ),
+  }),
+  logFormat: setting({
+    flags: "--log-format <f>",
+    help: "`text` for people, `json` (one object a line on stdout) for machines",
+    default: "text",
+    part: "log",
+    commands: RUN,
+    parse: (value, option) => parseChoice(option, value, ["text", "json"] as const, "text or json"),
+  }),
+  drainTimeout: setting({
+    flags: "--drain-timeout <s>",
+    help: "seconds a draining built-in worker keeps open connections before closing them (1012/1001); passed as `WSFLEET_DRAIN_TIMEOUT_MS`",
+    default: String(CONNECTION_DEFAULTS.drainTimeoutMs / 1000),
+    part: "connections",
+    commands: RUN,
+    parse: (value, option) =>
+      parseSeconds(
+        option,
+        value,
+        0,
+        "seconds a draining worker keeps its connections open before closing them, 0 or more, for example --drain-timeout 1",
+      ),
+  }),
+  sharedPort: setting({
+    flags: "--shared-port <port>",
+    help: "all workers listen on this one port with `SO_REUSEPORT` ([shared-port mode](#shared-port-mode))",
+    defaultText: "off",
+    part: "fleet",
+    commands: RUN,
+    parse: (value, option) =>
+      parseInteger(option, value, 1, MAX_PORT, "the one port all workers share, for example --shared-port 8080"),
+  }),
+  app: setting({
+    flags: "--app <module>",
+    help: "run your [WsfleetApp](#your-own-handler---app) in every built-in worker",
+    defaultText: "built-in echo",
+    part: "fleet",
+    commands: RUN,
+    parse: (value, option) => parseNonEmpty(option, value, "a path to a module, for example --app ./handler.js"),
+  }),
+  maxPayload: setting({
+    flags: "--max-payload <bytes>",
+    help: "largest message accepted (python `websockets`' `max_size`); larger ones close with 1009; `KiB`/`MiB` allowed",
+    default: "1MiB",
+    part: "connections",
+    commands: RUN,
+    parse: (value, option) =>
+      parseBytes(option, value, 1, "a message size limit in bytes, or with KiB/MiB, for example --max-payload 1MiB"),
+  }),
+  idleTimeout: setting({
+    flags: "--idle-timeout <s>",
+    help: "a silent connection gets a ping at half of this and is closed at the full time without an answer; 0 = off",
+    default: String(CONNECTION_DEFAULTS.idleTimeoutSecs),
+    part: "connections",
+    commands: RUN,
+    parse: (value, option) => {
+      const secs = parseInteger(
+        option,
+        value,
+        0,
+        960,
+        "seconds of silence before a connection is closed (a ping goes out at half of it), 0 to disable, at most 960, for example --idle-timeout 40",
+      );
+      if (secs > 0 && secs < 8) {
+        throw invalidOption(
+          option,
+          value,
+          "0 (off) or at least 8 seconds: uWebSockets.js counts timeouts in 4 s steps",
+        );
+      }
+      return secs;
+    },
+  }),
+  maxBackpressure: setting({
+    flags: "--max-backpressure <bytes>",
+    help: "bytes queued for a slow reader before it is closed",
+    default: "64KiB",
+    part: "connections",
+    commands: RUN,
+    parse: (value, option) =>
+      parseBytes(
+        option,
+        value,
+        1,
+        "bytes a slow reader may have queued before it is closed, or with KiB/MiB, for example --max-backpressure 64KiB",
+      ),
+  }),
+  compression: setting({
+    flags: "--compression <mode>",
+    help: "permessage-deflate: `off`, `shared` or `dedicated`",
+    default: CONNECTION_DEFAULTS.compression,
+    part: "connections",
+    commands: RUN,
+    parse: (value, option) =>
+      parseChoice(
+        option,
+        value,
+        ["off", "shared", "dedicated"] as const,
+        "off, shared or dedicated (permessage-deflate)",
+      ),
+  }),
+  trustProxy: setting({
+    isSwitch: true,
+    flags: "--trust-proxy",
+    help: "take the client address from `X-Forwarded-For` (PROXY protocol v2 is always understood)",
+    defaultText: "off",
+    part: "connections",
+    commands: RUN,
+  }),
+  metrics: setting({
+    flags: "--metrics <[host:]port>",
+    help: "serve Prometheus metrics of every worker from the primary (host defaults to 127.0.0.1)",
+    defaultText: "off",
+    part: "metrics",
+    commands: RUN,
+    parse: parseMetricsAddress,
+  }),
+  haproxy: setting({
+    isSwitch: true,
+    flags: "--haproxy",
+    help: "run HAProxy in front of the workers, supervised, stopped last ([HAProxy parity mode](#haproxy-parity-mode))",
+    defaultText: "off",
+    part: "haproxy",
+    commands: RUN,
+  }),
+  haproxyBin: setting({
+    flags: "--haproxy-bin <path>",
+    help: "the haproxy executable",
+    defaultText: "`haproxy` on PATH",
+    part: "haproxy",
+    commands: RUN,
+    parse: (value, option) =>
+      parseNonEmpty(option, value, "the haproxy executable, for example --haproxy-bin /usr/sbin/haproxy"),
+  }),
+  frontendHost: setting({
+    flags: "--frontend-host <host>",
+    help: "address HAProxy's frontend binds",
+    default: "localhost",
+    part: "frontend",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) => parseHost(option, value, "localhost"),
+  }),
+  frontendPort: setting({
+    flags: "--frontend-port <port>",
+    help: "port of HAProxy's frontend",
+    default: "8080",
+    part: "frontend",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) => parsePort(option, value),
+  }),
+  haproxyStats: setting({
+    flags: "--haproxy-stats <h:p>",
+    help: "HAProxy's stats page on `/` and its Prometheus exporter on `/metrics`, e.g. `127.0.0.1:8404`",
+    defaultText: "none",
+    part: "frontend",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) => parseHostPort(option, value, "127.0.0.1:8404"),
+  }),
+  tunnelTimeout: setting({
+    flags: "--tunnel-timeout <s>",
+    help: "seconds an idle WebSocket may stay open through HAProxy (`timeout tunnel`)",
+    default: "3600",
+    part: "frontend",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) =>
+      parseSeconds(
+        option,
+        value,
+        1,
+        "seconds an idle WebSocket may stay open through HAProxy, from 1 to 86400, for example --tunnel-timeout 3600",
+      ),
+  }),
+  serverHosts: setting({
+    flags: "--server-hosts <list>",
+    help: "fleets on several hosts, each host:first-last, comma-separated (instead of --host/--base-port/--workers)",
+    part: "haproxy-config",
+    commands: ["haproxy-config"],
+  }),
+  statsSocket: setting({
+    flags: "--stats-socket <path>",
+    help: "add a runtime API socket (stats socket <path> mode 600 level admin)",
+    part: "haproxy-config",
+    commands: ["haproxy-config"],
+  }),
+  seed: setting({
+    isSwitch: true,
+    flags: "--seed",
+    help: "print the guide's haproxy.cfg exactly, for comparison",
+    part: "haproxy-config",
+    commands: ["haproxy-config"],
+  }),
+  pid: setting({
+    flags: "--pid <pid>",
+    help: "the primary's pid (default: the one running primary of this user)",
+    part: "control",
+    commands: ["reload", "status"],
+  }),
+  json: setting({
+    isSwitch: true,
+    flags: "--json",
+    help: "print the status as JSON",
+    part: "control",
+    commands: ["status"],
+  }),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** What the command line gives: strings (switches: true), or undefined when the option was not passed. */
+export type RawOptions = { [K in SettingName]?: (typeof SETTINGS)[K] extends { isSwitch: true } ? boolean : string };
+
+/** The parsed type of a setting's value. */
+export type SettingValue<K extends SettingName> = (typeof SETTINGS)[K] extends { parse: (...args: never[]) => infer T }
+  ? T
+  : string;
+
+/** The long flag of a setting: "--base-port". */
+export function longFlag(entry: Setting): string {
+  return /--[a-z-]+/.exec(entry.flags)?.[0] ?? entry.flags;
+}
+
+/** The settings a command takes, in table order. */
+export function settingsFor(command: CommandName): [SettingName, Setting][] {
+  return (Object.entries(SETTINGS) as [SettingName, Setting][]).filter(([, entry]) => entry.commands.includes(command));
+}
+
+/** How the default reads to a person: "8000", "off". */
+export function defaultText(entry: Setting): string | undefined {
+  return entry.defaultText ?? (entry.default === undefined ? undefined : `\`${entry.default}\``);
+}
+
+/** The README's options table for the main command, made from this table (a test keeps the README in step). */
+export function renderOptionsTable(): string {
+  const rows = settingsFor("run").map(
+    ([, entry]) => `| \`${entry.flags}\` | ${defaultText(entry) ?? ""} | ${entry.help} |`,
+  );
+  return ["| option | default | meaning |", "| --- | --- | --- |", ...rows].join("\n");
+}

@@ -1,0 +1,219 @@
+/**
+ * Validation, once at start: the command line's strings become one frozen `Options`, cut into the slice each part
+ * receives. Pure: it reads no file, no environment and no clock; what it needs from outside comes in `defaults`.
+ */
+import { invalidOption } from "../errors.js";
+import type { LogFormat } from "../log/logger.js";
+import type { ConnectionSettings } from "../protocol/worker-env.js";
+import { MAX_PORT, parseInteger } from "./parsers.js";
+import {
+  longFlag,
+  MAX_WORKERS,
+  type RawOptions,
+  SETTINGS,
+  type SettingName,
+  type SettingValue,
+  WORKERS_HINT,
+} from "./settings.js";
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Consecutive ports (worker i on basePort + i), or one port every worker shares with SO_REUSEPORT. */
+export type PortsOptions =
+  | { readonly kind: "consecutive"; readonly basePort: number }
+  | { readonly kind: "shared"; readonly port: number };
+
+/** What runs in each slot: the built-in uWebSockets.js worker (with the user's app, if any), or any program. */
+export type WorkerKind =
+  | { readonly kind: "builtin"; readonly app: string | undefined }
+  | { readonly kind: "exec"; readonly command: string };
+
+/** The fleet's slice: its slots, what runs in them and where. */
+export interface FleetOptions {
+  readonly name: string;
+  readonly workers: number;
+  readonly host: string;
+  readonly ports: PortsOptions;
+  readonly worker: WorkerKind;
+  /** How built-in workers treat connections; --exec programs find these in their environment too. */
+  readonly connections: ConnectionSettings;
+}
+
+/** Supervisor's settings for every supervised process (workers and HAProxy). */
+export interface SupervisionOptions {
+  readonly startSecs: number;
+  readonly startRetries: number;
+  readonly stopTimeoutMs: number;
+}
+
+/** The frontend part, shared by `--haproxy` and `wsfleet haproxy-config`. */
+export interface FrontendOptions {
+  readonly frontend: HostPort;
+  readonly stats: HostPort | undefined;
+  readonly tunnelTimeoutMs: number;
+}
+
+export interface HaproxyOptions extends FrontendOptions {
+  /** The haproxy executable: a name looked up on PATH, or a path. */
+  readonly bin: string;
+}
+
+/** Every setting of a fleet, validated once at start and frozen. */
+export interface Options {
+  readonly fleet: FleetOptions;
+  readonly supervision: SupervisionOptions;
+  readonly logFormat: LogFormat;
+  /** Where the primary serves Prometheus metrics, if anywhere. */
+  readonly metrics: HostPort | undefined;
+  /** Set with --haproxy: the primary runs HAProxy in front of its workers. */
+  readonly haproxy: HaproxyOptions | undefined;
+}
+
+export interface OptionDefaults {
+  /** WEB_CONCURRENCY, as gunicorn and Heroku use it. */
+  webConcurrency: string | undefined;
+  cpuCount: number;
+}
+
+/** The value of one setting: the user's, else the table's default, parsed by the table's parser. */
+export function settingValue<K extends SettingName>(raw: RawOptions, name: K): SettingValue<K> | undefined {
+  const entry = SETTINGS[name] as { parse?: (value: string, option: string) => unknown; default?: string };
+  const given = raw[name];
+  const value = typeof given === "string" ? given : entry.default;
+  if (value === undefined) return undefined;
+  return (entry.parse ? entry.parse(value, longFlag(SETTINGS[name])) : value) as SettingValue<K>;
+}
+
+function required<K extends SettingName>(raw: RawOptions, name: K): SettingValue<K> {
+  const value = settingValue(raw, name);
+  if (value === undefined) throw new Error(`${longFlag(SETTINGS[name])} has no default`);
+  return value;
+}
+
+function parseWorkers(raw: RawOptions, defaults: OptionDefaults): number {
+  if (raw.workers !== undefined) return required(raw, "workers");
+  if (defaults.webConcurrency !== undefined && defaults.webConcurrency !== "") {
+    return parseInteger(
+      "WEB_CONCURRENCY",
+      defaults.webConcurrency,
+      1,
+      MAX_WORKERS,
+      `${WORKERS_HINT} (or unset WEB_CONCURRENCY to use one worker per CPU)`,
+    );
+  }
+  return Math.max(1, defaults.cpuCount);
+}
+
+/** The fleet's shape: name, workers, host and consecutive ports; shared by the main command and haproxy-config. */
+export function validateFleetShape(
+  raw: RawOptions,
+  defaults: OptionDefaults,
+): { name: string; workers: number; host: string; basePort: number } {
+  const workers = parseWorkers(raw, defaults);
+  const basePort = required(raw, "basePort");
+  if (raw.sharedPort === undefined && basePort + workers - 1 > MAX_PORT) {
+    throw invalidOption(
+      "--base-port",
+      raw.basePort ?? SETTINGS.basePort.default,
+      `a base port that leaves room for ${workers} workers: at most ${MAX_PORT - workers + 1}, or fewer --workers`,
+    );
+  }
+  return { name: required(raw, "name"), workers, host: required(raw, "host"), basePort };
+}
+
+export function validateFrontendOptions(raw: RawOptions): FrontendOptions {
+  const port = required(raw, "frontendPort");
+  const stats = settingValue(raw, "haproxyStats");
+  if (stats && stats.port === port) {
+    throw invalidOption("--haproxy-stats", raw.haproxyStats, `a port other than the frontend's ${port}`);
+  }
+  return {
+    frontend: { host: required(raw, "frontendHost"), port },
+    stats,
+    tunnelTimeoutMs: Math.round(required(raw, "tunnelTimeout") * 1000),
+  };
+}
+
+const HAPROXY_ONLY: readonly SettingName[] = [
+  "haproxyBin",
+  "frontendHost",
+  "frontendPort",
+  "haproxyStats",
+  "tunnelTimeout",
+];
+
+/** undefined without --haproxy; an HAProxy-only option without it is a mistake worth saying. */
+function validateHaproxyOptions(raw: RawOptions): HaproxyOptions | undefined {
+  if (!raw.haproxy) {
+    const stray = HAPROXY_ONLY.find((name) => raw[name] !== undefined);
+    if (stray) {
+      throw invalidOption(
+        longFlag(SETTINGS[stray]),
+        raw[stray],
+        "it together with --haproxy, which starts the HAProxy it configures",
+      );
+    }
+    return undefined;
+  }
+  return Object.freeze({ ...validateFrontendOptions(raw), bin: settingValue(raw, "haproxyBin") ?? "haproxy" });
+}
+
+function validateWorkerKind(raw: RawOptions): WorkerKind {
+  const command = settingValue(raw, "exec");
+  const app = settingValue(raw, "app");
+  if (app !== undefined && command !== undefined) {
+    throw invalidOption(
+      "--app",
+      app,
+      "either --app (a module run by the built-in worker) or --exec (any program), not both",
+    );
+  }
+  return command === undefined ? { kind: "builtin", app } : { kind: "exec", command };
+}
+
+export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Options {
+  const shape = validateFleetShape(raw, defaults);
+  const sharedPort = settingValue(raw, "sharedPort");
+  const worker = validateWorkerKind(raw);
+  const haproxy = validateHaproxyOptions(raw);
+  if (haproxy && sharedPort !== undefined) {
+    throw invalidOption(
+      "--shared-port",
+      raw.sharedPort,
+      "either --shared-port (the kernel balances one port) or --haproxy (HAProxy balances consecutive ports), not both",
+    );
+  }
+  const connections: ConnectionSettings = Object.freeze({
+    maxPayloadBytes: required(raw, "maxPayload"),
+    idleTimeoutSecs: required(raw, "idleTimeout"),
+    maxBackpressureBytes: required(raw, "maxBackpressure"),
+    compression: required(raw, "compression"),
+    drainTimeoutMs: Math.round(required(raw, "drainTimeout") * 1000),
+    trustProxy: raw.trustProxy === true,
+  });
+  return Object.freeze({
+    fleet: Object.freeze({
+      name: shape.name,
+      workers: shape.workers,
+      host: shape.host,
+      ports: Object.freeze(
+        sharedPort === undefined
+          ? { kind: "consecutive" as const, basePort: shape.basePort }
+          : { kind: "shared" as const, port: sharedPort },
+      ),
+      worker: Object.freeze(worker),
+      connections,
+    }),
+    supervision: Object.freeze({
+      startSecs: required(raw, "startSecs"),
+      startRetries: required(raw, "startRetries"),
+      stopTimeoutMs: Math.round(required(raw, "stopTimeout") * 1000),
+    }),
+    logFormat: required(raw, "logFormat"),
+    metrics: settingValue(raw, "metrics"),
+    haproxy,
+  });
+}

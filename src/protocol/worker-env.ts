@@ -1,0 +1,105 @@
+/**
+ * The environment a worker runs with, encoded by the primary and decoded by the built-in worker in this one file, so
+ * the two sides cannot drift. A user may also set it by hand to run dist/worker.js alone.
+ */
+import { processName } from "./naming.js";
+
+export type Compression = "off" | "shared" | "dedicated";
+
+/** How the built-in worker treats connections: limits, compression, drain. */
+export interface ConnectionSettings {
+  readonly maxPayloadBytes: number;
+  readonly idleTimeoutSecs: number;
+  readonly maxBackpressureBytes: number;
+  readonly compression: Compression;
+  readonly drainTimeoutMs: number;
+  /** Take the client address from X-Forwarded-For (only behind a proxy you trust). */
+  readonly trustProxy: boolean;
+}
+
+/** What one built-in worker reads at start. */
+export interface WorkerSettings extends ConnectionSettings {
+  readonly host: string;
+  readonly port: number;
+  /** Own the port (fleet mode) or share it with SO_REUSEPORT (shared-port mode). */
+  readonly exclusivePort: boolean;
+  /** Absolute path of a module whose default export is a WsfleetApp; undefined for the built-in echo. */
+  readonly appPath: string | undefined;
+}
+
+export const CONNECTION_DEFAULTS: ConnectionSettings = Object.freeze({
+  /** python websockets' max_size. */
+  maxPayloadBytes: 1024 * 1024,
+  /**
+   * uWS pings a silent connection at half this and closes it at the full time without an answer: 40 s gives python
+   * websockets' ping_interval 20 s / ping_timeout 20 s, and pings come before the guide's HAProxy 30 s timeouts.
+   */
+  idleTimeoutSecs: 40,
+  /** uWebSockets.js' own default. */
+  maxBackpressureBytes: 64 * 1024,
+  compression: "off",
+  drainTimeoutMs: 1000,
+  trustProxy: false,
+});
+
+/** One slot of a fleet, as its environment describes it. */
+export interface WorkerEnvInput {
+  readonly programName: string;
+  readonly index: number;
+  readonly port: number;
+  readonly host: string;
+  readonly sharedPort: boolean;
+  readonly appPath: string | undefined;
+  readonly connections: ConnectionSettings;
+}
+
+/** Supervisor's environment (SUPERVISOR_*), PORT as Heroku-style servers expect it, and the built-in worker's own. */
+export function encodeWorkerEnv(input: WorkerEnvInput): Record<string, string> {
+  const { connections } = input;
+  return {
+    SUPERVISOR_ENABLED: "1",
+    SUPERVISOR_PROCESS_NAME: processName(input.programName, input.index),
+    SUPERVISOR_GROUP_NAME: input.programName,
+    PORT: String(input.port),
+    WSFLEET_HOST: input.host,
+    WSFLEET_SHARED_PORT: input.sharedPort ? "1" : "0",
+    WSFLEET_MAX_PAYLOAD: String(connections.maxPayloadBytes),
+    WSFLEET_IDLE_TIMEOUT: String(connections.idleTimeoutSecs),
+    WSFLEET_MAX_BACKPRESSURE: String(connections.maxBackpressureBytes),
+    WSFLEET_COMPRESSION: connections.compression,
+    WSFLEET_DRAIN_TIMEOUT_MS: String(connections.drainTimeoutMs),
+    WSFLEET_APP: input.appPath ?? "",
+    WSFLEET_TRUST_PROXY: connections.trustProxy ? "1" : "0",
+  };
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number | undefined, min: number, max: number): number {
+  const raw = env[name];
+  if ((raw === undefined || raw === "") && fallback !== undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** The worker's side: reads what encodeWorkerEnv wrote (or a user set), with the same defaults. */
+export function decodeWorkerEnv(env: NodeJS.ProcessEnv): WorkerSettings {
+  const compression = env.WSFLEET_COMPRESSION || CONNECTION_DEFAULTS.compression;
+  if (compression !== "off" && compression !== "shared" && compression !== "dedicated") {
+    throw new Error(`WSFLEET_COMPRESSION must be off, shared or dedicated, got ${JSON.stringify(compression)}`);
+  }
+  const defaults = CONNECTION_DEFAULTS;
+  return Object.freeze({
+    host: env.WSFLEET_HOST || "localhost",
+    port: integer(env, "PORT", undefined, 1, 65535),
+    exclusivePort: env.WSFLEET_SHARED_PORT !== "1",
+    maxPayloadBytes: integer(env, "WSFLEET_MAX_PAYLOAD", defaults.maxPayloadBytes, 1, 2 ** 31 - 1),
+    idleTimeoutSecs: integer(env, "WSFLEET_IDLE_TIMEOUT", defaults.idleTimeoutSecs, 0, 960),
+    maxBackpressureBytes: integer(env, "WSFLEET_MAX_BACKPRESSURE", defaults.maxBackpressureBytes, 1, 2 ** 31 - 1),
+    compression,
+    drainTimeoutMs: integer(env, "WSFLEET_DRAIN_TIMEOUT_MS", defaults.drainTimeoutMs, 0, 86_400_000),
+    appPath: env.WSFLEET_APP || undefined,
+    trustProxy: env.WSFLEET_TRUST_PROXY === "1",
+  });
+}

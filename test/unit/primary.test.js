@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { test } from "node:test";
+import { EXIT_INTERRUPTED, Primary, SIGNAL_TABLE } from "../../dist/cli/primary.js";
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A Primary over recording parts; `release()` lets the fleet's stop finish. */
+function setup({ balancer = true } = {}) {
+  const calls = [];
+  let release;
+  const fleetStopped = new Promise((resolve) => {
+    release = resolve;
+  });
+  const exits = [];
+  const primary = new Primary({
+    fleet: {
+      size: 3,
+      stop: async () => {
+        calls.push("fleet.stop");
+        await fleetStopped;
+      },
+      kill: () => calls.push("fleet.kill"),
+      rollingRestart: async () => calls.push("rollingRestart"),
+      addWorker: async () => calls.push("addWorker"),
+      removeWorker: async () => calls.push("removeWorker"),
+    },
+    balancer: balancer
+      ? { stop: async () => calls.push("balancer.stop"), kill: () => calls.push("balancer.kill") }
+      : undefined,
+    guard: { close: () => calls.push("guard.close") },
+    logger: { event: (level, _event, message) => calls.push(`log ${level} ${message}`), workerLine: () => {} },
+    exit: (code) => exits.push(code),
+  });
+  const signals = new EventEmitter();
+  primary.listen(signals);
+  return { primary, signals, calls, exits, release: () => release() };
+}
+
+test("every signal of the table reaches its handler through the injected emitter", async () => {
+  assert.deepEqual(Object.keys(SIGNAL_TABLE).sort(), ["SIGHUP", "SIGINT", "SIGTERM", "SIGTTIN", "SIGTTOU"]);
+  const { signals, calls } = setup();
+  signals.emit("SIGHUP");
+  signals.emit("SIGTTIN");
+  signals.emit("SIGTTOU");
+  assert.deepEqual(calls, ["rollingRestart", "addWorker", "removeWorker"]);
+});
+
+test("SIGTERM stops workers, then HAProxy, then the guard, then exits 0; a second SIGTERM changes nothing", async () => {
+  const { signals, calls, exits, release } = setup();
+  signals.emit("SIGTERM");
+  signals.emit("SIGTERM");
+  signals.emit("SIGHUP");
+  await flush();
+  assert.deepEqual(calls, [
+    "log info received SIGTERM: stopping 3 workers (connections closed with 1001)",
+    "fleet.stop",
+  ]);
+  release();
+  await flush();
+  assert.deepEqual(calls.slice(2), [
+    "balancer.stop",
+    "guard.close",
+    "log info all workers and haproxy stopped; exiting",
+  ]);
+  assert.deepEqual(exits, [0]);
+});
+
+test("a second SIGINT during a stop kills everything at once and exits 130", async () => {
+  const { signals, calls, exits } = setup();
+  signals.emit("SIGINT");
+  await flush();
+  signals.emit("SIGINT");
+  assert.deepEqual(calls.slice(-3), [
+    "log warn second SIGINT: killing every worker now",
+    "fleet.kill",
+    "balancer.kill",
+  ]);
+  assert.deepEqual(exits, [EXIT_INTERRUPTED]);
+});
+
+test("a failure (all FATAL) takes the same shutdown path and exits 1; a later SIGTERM does not start another", async () => {
+  const { primary, signals, calls, exits, release } = setup({ balancer: false });
+  const failed = primary.fail("every worker is FATAL: nothing left to serve; exiting with status 1");
+  signals.emit("SIGTERM");
+  release();
+  await failed;
+  assert.deepEqual(calls, [
+    "log error every worker is FATAL: nothing left to serve; exiting with status 1",
+    "fleet.stop",
+    "guard.close",
+  ]);
+  assert.deepEqual(exits, [1]);
+});
