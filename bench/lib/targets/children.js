@@ -4,8 +4,10 @@ import { openSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { descendantsOf, isAlive, listProcesses, readCmdline } from "../proc.js";
 import { ROOT_DIR } from "./paths.js";
+import { pollUntil } from "./ready.js";
 
 const STOP_TIMEOUT_MS = 15_000;
+const LEFTOVER_GRACE_MS = 200; // grandchildren outlive their parent's exit by a moment
 
 /**
  * Spawns through sh so `ulimit -n` is raised to the hard limit first: 10,000 idle connections need the fds.
@@ -62,8 +64,8 @@ export async function stopAll(ctx, seenPids) {
     } catch {}
   }
   for (const child of [...ctx.children].reverse()) await stopChild(child);
-  await sleep(200);
   const seen = [...new Set([...seenPids, ...tree, ...ctx.children.map((c) => c.pid)])];
+  await pollUntil(() => !seen.some(isAlive), LEFTOVER_GRACE_MS);
   const leftovers = seen.filter(isAlive).map((pid) => ({ pid, cmdline: readCmdline(pid) }));
   for (const { pid } of leftovers) {
     try {

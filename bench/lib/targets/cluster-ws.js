@@ -1,10 +1,8 @@
 /** Node's `cluster` with N `ws` echo workers sharing one port (servers/cluster-ws.js). */
-
-import { setTimeout as sleep } from "node:timers/promises";
 import { freePortRange } from "../ports.js";
 import { rolesOf, spawnLogged } from "./children.js";
 import { SERVERS_DIR } from "./paths.js";
-import { waitForWebSockets } from "./ready.js";
+import { waitForLogText, waitForWebSockets } from "./ready.js";
 import { Running } from "./target.js";
 
 export function clusterWsTarget(n) {
@@ -20,7 +18,8 @@ export function clusterWsTarget(n) {
         WORKERS: String(n),
       });
       await waitForWebSockets([port], child);
-      await sleep(500); // all workers listening, not just the first
+      // All workers listening, not just the first: servers/cluster-ws.js says so once they are.
+      await waitForLogText(`${ctx.dir}/cluster.log`, "all workers listening", child);
       return new Running({ port, collect: () => rolesOf(child.pid, /^$/) });
     },
   };

@@ -1,7 +1,6 @@
 /** PM2's cluster mode with N `ws` echo workers (servers/ws-echo.cjs), in its own PM2_HOME. */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import { freePortRange } from "../ports.js";
 import { rolesOf } from "./children.js";
 import { BENCH_DIR, SERVERS_DIR } from "./paths.js";
@@ -23,10 +22,10 @@ export function pm2WsTarget(n) {
       const pm2 = (...args) =>
         execFileSync(process.execPath, [PM2, ...args], { env, cwd: dir, stdio: "pipe", encoding: "utf8" });
       ctx.cleanups.push(() => pm2("kill"));
-      pm2("start", `${SERVERS_DIR}ws-echo.cjs`, "-i", String(n), "--name", "wsbench");
+      // --wait-ready: `pm2 start` returns once every instance has sent "ready" (ws-echo.js does on listening).
+      pm2("start", `${SERVERS_DIR}ws-echo.cjs`, "-i", String(n), "--name", "wsbench", "--wait-ready");
       const godPid = Number(readFileSync(`${dir}/pm2/pm2.pid`, "utf8"));
       await waitForWebSockets([port], null);
-      await sleep(500);
       return new Running({ port, collect: () => rolesOf(godPid, /PM2 v/) });
     },
   };
