@@ -5,10 +5,10 @@
  */
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { runEngine } from "./lib/engine.js";
 import { parseLoadOptions, shareOf, USAGE, UsageError } from "./lib/options.js";
 import { printProgress, printResult } from "./lib/print.js";
 import { buildResult } from "./lib/result.js";
+import { runScenario } from "./lib/scenarios/index.js";
 import { createLatencyHistogram, decodeHistogram, encodeHistogram } from "./lib/stats.js";
 import { ProcessWatch } from "./lib/watch.js";
 
@@ -16,7 +16,7 @@ const SELF = fileURLToPath(import.meta.url);
 
 /** A child load process: runs its share and reports to the parent over IPC. */
 async function runChild(settings) {
-  const partial = await runEngine(settings, {
+  const partial = await runScenario(settings, {
     onMeasureStart: () => process.send({ type: "measuring" }),
     onMeasureEnd: () => process.send({ type: "measured" }),
     onSecond: (msgs, bytes) => process.send({ type: "second", msgs, bytes }),
@@ -31,7 +31,7 @@ export async function runLoad(settings, { onProgress } = {}) {
   const totalSeconds = Math.round(settings.durationMs / 1000);
   if (settings.procs === 1) {
     let second = 0;
-    const partial = await runEngine(settings, {
+    const partial = await runScenario(settings, {
       onIdleBaseline: () => watch.markBaseline(),
       onMeasureStart: () => watch.markStart(),
       onMeasureEnd: () => watch.markEnd(),

@@ -12,7 +12,8 @@ import { parseArgs } from "node:util";
 import { collectMachine } from "./lib/machine.js";
 import { loadArgs, planFor, rowsFor, workerCounts } from "./lib/plan.js";
 import { writeReport } from "./lib/report.js";
-import { buildTargets, singleTargets, stopAll } from "./lib/targets.js";
+import { stopAll } from "./lib/targets/children.js";
+import { buildTargets, singleTargets } from "./lib/targets/index.js";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 const LOAD = `${BENCH_DIR}load.js`;

@@ -1,3 +1,8 @@
+import { processName } from "../../dist/protocol/naming.js";
+
+/** The guide's supervisord program; its processes, and HAProxy's servers, are named `<program>_NN`. */
+const PROGRAM_NAME = "websockets-test";
+
 /**
  * The guide's haproxy.cfg ("Deploy behind HAProxy", examples/haproxy.cfg) for N servers on consecutive ports and a
  * frontend port of our choice (pure). The ports are the only change; HAProxy derives maxconn from `ulimit -n`.
@@ -5,7 +10,7 @@
 export function renderGuideHaproxyConfig({ frontendPort, basePort, workers }) {
   const servers = Array.from(
     { length: workers },
-    (_, i) => `    server websockets-test_${String(i).padStart(2, "0")} localhost:${basePort + i}`,
+    (_, i) => `    server ${processName(PROGRAM_NAME, i)} localhost:${basePort + i}`,
   );
   return [
     "defaults",
@@ -33,7 +38,7 @@ export function renderSupervisordConfig({ dir, command, workers, firstProcessNum
     `pidfile = ${dir}/supervisord.pid`,
     `childlogdir = ${dir}`,
     "",
-    "[program:websockets-test]",
+    `[program:${PROGRAM_NAME}]`,
     `command = ${command}`,
     "process_name = %(program_name)s_%(process_num)02d",
     `numprocs = ${workers}`,

@@ -4,6 +4,12 @@ import cluster from "node:cluster";
 if (cluster.isPrimary) {
   const workers = Number(process.env.WORKERS);
   for (let i = 0; i < workers; i += 1) cluster.fork();
+  // The bench waits for this line: a handshake proves one worker listens, this says all of them do.
+  let listening = 0;
+  cluster.on("listening", () => {
+    listening += 1;
+    if (listening === workers) process.stdout.write("all workers listening\n");
+  });
   let stopping = false;
   cluster.on("exit", () => {
     if (!stopping) cluster.fork();
