@@ -37,7 +37,7 @@ function seconds(name, value) {
   return n;
 }
 
-export function parseSize(value) {
+function parseSize(value) {
   const match = /^(\d+)([kKmM]?)$/.exec(String(value));
   if (!match)
     throw new UsageError(`invalid value for --message-size: "${value}"; expected bytes, for example 32, 4k or 64k`);

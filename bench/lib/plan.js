@@ -1,8 +1,8 @@
 /** What the comparison runs, per mode (pure): rows of load settings, and durations. */
 
-export const PROXIED_IDLE_MAX = 9900;
+const PROXIED_IDLE_MAX = 9900;
 
-export const HEADLINE = { name: "headline", connections: 100, messageBytes: 32, depth: 1 };
+const HEADLINE = { name: "headline", connections: 100, messageBytes: 32, depth: 1 };
 
 const SWEEPS = [
   { name: "c1", connections: 1, messageBytes: 32, depth: 1 },

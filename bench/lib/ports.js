@@ -3,7 +3,7 @@ import net from "node:net";
 
 const RESERVED = new Set([8000, 8001, 8002, 8003, 8080]);
 
-export function canListen(port, host = "127.0.0.1") {
+function canListen(port, host = "127.0.0.1") {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.once("error", () => resolve(false));

@@ -29,7 +29,7 @@ export function formatCount(n) {
   return Math.round(n).toLocaleString("en-US");
 }
 
-export function describeSettings(s) {
+function describeSettings(s) {
   const what =
     s.mode === "idle"
       ? `${formatCount(s.idle)} idle connections`

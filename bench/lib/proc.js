@@ -5,7 +5,7 @@ const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (sysconf(_SC_CLK_TCK)), 
 const PAGE_BYTES = 4096;
 
 /** Parses /proc/<pid>/stat text: the comm field may hold spaces and parentheses, so split after the last ')'. */
-export function parseStat(text) {
+function parseStat(text) {
   const close = text.lastIndexOf(")");
   const comm = text.slice(text.indexOf("(") + 1, close);
   const fields = text
@@ -23,7 +23,7 @@ export function parseStat(text) {
 }
 
 /** One process's stat, or null when it is gone. */
-export function readStat(pid) {
+function readStat(pid) {
   try {
     return parseStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {

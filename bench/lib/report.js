@@ -22,7 +22,7 @@ const table = (head, rows) =>
     ...rows.map((r) => `| ${r.join(" | ")} |`),
   ].join("\n");
 
-export function renderCharts(report) {
+function renderCharts(report) {
   const rows = headlineRows(report).filter((r) => r.msgsPerSecond !== null);
   return {
     "msgs-per-second.svg": barChart({
@@ -51,7 +51,7 @@ export function renderCharts(report) {
   };
 }
 
-export function renderMarkdown(report, jsonName) {
+function renderMarkdown(report, jsonName) {
   const m = report.machine;
   const cores = m.cores;
   const out = [];

@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from "uWebSockets.js";
+import type { TemplatedApp, WebSocket } from "uWebSockets.js";
 
 /** What wsfleet keeps for every connection; an app's own per-connection data is merged into it. */
 export interface ConnectionData {
@@ -32,5 +32,3 @@ export interface WsfleetApp<UserData extends object = object> {
   /** Extra HTTP routes on the same uWebSockets.js app, registered before wsfleet's own fallbacks. */
   routes?(app: TemplatedApp): void;
 }
-
-export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket };

@@ -8,13 +8,13 @@ import path from "node:path";
  * `wsfleet reload`, its control socket for `wsfleet status`, and with --haproxy the config and runtime API socket.
  * The pid in the name lets the orphan guard find and remove it after a SIGKILL, even one before it was told of it.
  */
-export const RUNTIME_DIR_PREFIX = "wsfleet-";
+const RUNTIME_DIR_PREFIX = "wsfleet-";
 
 /** Where this primary's runtime directory goes: the orphan guard removes whatever starts with this. */
 export function runtimeDirPrefix(pid: number, tmpDir = os.tmpdir()): string {
   return path.join(tmpDir, `${RUNTIME_DIR_PREFIX}${pid}-`);
 }
-export const PRIMARY_PID_FILE = "primary.pid";
+const PRIMARY_PID_FILE = "primary.pid";
 export const CONTROL_SOCKET = "control.sock";
 
 export async function createRuntimeDir(prefix: string): Promise<string> {

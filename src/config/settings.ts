@@ -20,7 +20,7 @@ import {
 export type CommandName = "run" | "haproxy-config" | "reload" | "status";
 
 /** Which part of wsfleet receives the value: validate.ts hands each part its own slice. */
-export type Part =
+type Part =
   | "fleet"
   | "supervision"
   | "connections"

@@ -16,7 +16,7 @@ import {
   WORKERS_HINT,
 } from "./settings.js";
 
-export interface HostPort {
+interface HostPort {
   readonly host: string;
   readonly port: number;
 }
@@ -27,7 +27,7 @@ export type PortsOptions =
   | { readonly kind: "shared"; readonly port: number };
 
 /** What runs in each slot: the built-in uWebSockets.js worker (with the user's app, if any), or any program. */
-export type WorkerKind =
+type WorkerKind =
   | { readonly kind: "builtin"; readonly app: string | undefined }
   | { readonly kind: "exec"; readonly command: string };
 
@@ -79,7 +79,7 @@ export interface OptionDefaults {
 }
 
 /** The value of one setting: the user's, else the table's default, parsed by the table's parser. */
-export function settingValue<K extends SettingName>(raw: RawOptions, name: K): SettingValue<K> | undefined {
+function settingValue<K extends SettingName>(raw: RawOptions, name: K): SettingValue<K> | undefined {
   const entry = SETTINGS[name] as { parse?: (value: string, option: string) => unknown; default?: string };
   const given = raw[name];
   const value = typeof given === "string" ? given : entry.default;

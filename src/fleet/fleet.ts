@@ -9,7 +9,7 @@ import { type Slot, slotFor } from "./slot.js";
 import { FleetWorker, type FleetWorkerDeps, type WorkerStatus } from "./worker.js";
 
 /** The orphan guard, as the fleet sees it: told of every process group that starts and ends. */
-export interface GroupWatcher {
+interface GroupWatcher {
   watch(pgid: number): void;
   unwatch(pgid: number): void;
 }

@@ -9,7 +9,7 @@ import type { Slot } from "./slot.js";
  * How a worker says it is listening: an IPC message (built-in), its port accepting a connection (--exec), or
  * nothing but staying up start-secs (--exec on a shared port, where any worker's socket answers the probe).
  */
-export type Readiness = "ipc" | "probe" | "uptime";
+type Readiness = "ipc" | "probe" | "uptime";
 
 export interface WorkerStatus extends ProcessStatus {
   port: number;

@@ -31,7 +31,7 @@ export interface ProcessGroupWatcher {
 }
 
 /** What HAProxy needs to know of the servers behind it: `<name>_NN` on `host`, ports from `basePort`. */
-export interface BackendServers {
+interface BackendServers {
   readonly programName: string;
   readonly host: string;
   readonly basePort: number;

@@ -27,7 +27,7 @@ export interface HealthCheckModel {
   readonly rise: number;
 }
 
-export interface TimeoutsModel {
+interface TimeoutsModel {
   readonly connectMs: number;
   readonly clientMs: number;
   readonly serverMs: number;
@@ -60,8 +60,8 @@ export interface ServerHost {
 }
 
 export const GUIDE_NAME = "websocket";
-export const GUIDE_FRONTEND: Address = Object.freeze({ host: "localhost", port: 8080 });
-export const HEALTH_PATH = "/healthz";
+const GUIDE_FRONTEND: Address = Object.freeze({ host: "localhost", port: 8080 });
+const HEALTH_PATH = "/healthz";
 
 /** HAProxy server names allow letters, digits and `-_.:`; anything else (IPv6 brackets) becomes `_`. */
 function serverNamePart(text: string): string {
@@ -106,8 +106,8 @@ export interface WebsocketModelInput {
   readonly httpHealthCheck?: boolean;
 }
 
-export const DEFAULT_TUNNEL_TIMEOUT_MS = 3_600_000;
-export const DEFAULT_MAXCONN = 10_000;
+const DEFAULT_TUNNEL_TIMEOUT_MS = 3_600_000;
+const DEFAULT_MAXCONN = 10_000;
 
 /** The guide's settings plus what WebSockets need; config.ts says why each one is there. */
 export function websocketModel(input: WebsocketModelInput): HaproxyModel {

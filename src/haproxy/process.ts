@@ -5,7 +5,7 @@ import type { Clock } from "../supervise/clock.js";
 import type { RestartPolicy } from "../supervise/restart-policy.js";
 import { SupervisedProcess } from "../supervise/supervised-process.js";
 
-export const HAPROXY_LOG_NAME = "haproxy";
+const HAPROXY_LOG_NAME = "haproxy";
 
 /** `Server websocket/websockets-test_01 is DOWN, reason: ...` as HAProxy prints it in the foreground: pure. */
 export function parseServerChange(line: string): { server: string; state: "UP" | "DOWN"; detail: string } | undefined {

@@ -3,7 +3,7 @@ import net from "node:net";
 /** HAProxy's `set server ... state` values. */
 export type AdminState = "ready" | "drain" | "maint";
 /** A server's operational state as HAProxy's checks see it. */
-export type OperationalState = "DOWN" | "STARTING" | "UP" | "STOPPING";
+type OperationalState = "DOWN" | "STARTING" | "UP" | "STOPPING";
 
 export interface ServerState {
   readonly backend: string;

@@ -15,7 +15,7 @@ export interface LogSink {
   stderr(text: string): void;
 }
 
-export const processSink: LogSink = {
+const processSink: LogSink = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
 };

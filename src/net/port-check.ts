@@ -22,7 +22,7 @@ async function listeningInodes(port: number): Promise<Set<string>> {
 }
 
 /** Which process holds a listening socket on `port`, where /proc lets us see it. */
-export async function findPortHolder(port: number): Promise<PortHolder | undefined> {
+async function findPortHolder(port: number): Promise<PortHolder | undefined> {
   const inodes = await listeningInodes(port);
   if (inodes.size === 0) return undefined;
   const pids = (await readdir("/proc").catch(() => [] as string[])).filter((entry) => /^\d+$/.test(entry));

@@ -14,7 +14,7 @@ export interface HostState {
   onAllClosed: (() => void) | undefined;
 }
 
-export function compressionOption(compression: Compression): uWS.CompressOptions {
+function compressionOption(compression: Compression): uWS.CompressOptions {
   if (compression === "shared") return uWS.SHARED_COMPRESSOR | uWS.SHARED_DECOMPRESSOR;
   if (compression === "dedicated") return uWS.DEDICATED_COMPRESSOR_256KB | uWS.DEDICATED_DECOMPRESSOR;
   return uWS.DISABLED;

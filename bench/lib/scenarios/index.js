@@ -8,7 +8,7 @@ import { echo } from "./echo.js";
 import { idle } from "./idle.js";
 import { rate } from "./rate.js";
 
-export const SCENARIOS = [echo, rate, connect, idle];
+const SCENARIOS = [echo, rate, connect, idle];
 
 /**
  * Runs the scenario the settings name and returns { histogram, secondMsgs, secondBytes, msgs, bytes, cpuUs, errors, ... }.
