@@ -120,46 +120,18 @@ export function issueTargets(report) {
   };
   const na = (id) => t(id)?.reason ?? t(id)?.error ?? `${id} not in this run`;
   const out = [];
-  out.push(
-    check(
-      "server CPU/msg: shared-port ≤ 1/6 of the guide's",
-      ratio(shared?.serverCpuUsPerMessage, guide?.serverCpuUsPerMessage),
-      0.167,
-      "<=",
-      "×",
-      na(`wsfleet-shared-port-x${cores}`),
-    ),
-  );
-  out.push(
-    check(
-      "server CPU/msg: --haproxy ≤ 1/3 of the guide's",
-      ratio(hap?.serverCpuUsPerMessage, guide?.serverCpuUsPerMessage),
-      0.333,
-      "<=",
-      "×",
-      na(`wsfleet-haproxy-x${cores}`),
-    ),
-  );
-  out.push(
-    check(
-      "msgs/s: shared-port ≥ 4× the guide's",
-      ratio(shared?.msgsPerSecondOverall, guide?.msgsPerSecondOverall),
-      4,
-      ">=",
-      "×",
-      na(`wsfleet-shared-port-x${cores}`),
-    ),
-  );
-  out.push(
-    check(
-      "msgs/s: --haproxy ≥ 2.5× the guide's",
-      ratio(hap?.msgsPerSecondOverall, guide?.msgsPerSecondOverall),
-      2.5,
-      ">=",
-      "×",
-      na(`wsfleet-haproxy-x${cores}`),
-    ),
-  );
+  // [label, target row, metric, bound, comparison, target id]: each a ratio to the guide's row in the same run.
+  const guideRatios = [
+    ["server CPU/msg: shared-port ≤ 1/6 of the guide's", shared, "serverCpuUsPerMessage", 0.167, "<=", "shared-port"],
+    ["server CPU/msg: --haproxy ≤ 1/3 of the guide's", hap, "serverCpuUsPerMessage", 0.333, "<=", "haproxy"],
+    ["msgs/s: shared-port ≥ 4× the guide's", shared, "msgsPerSecondOverall", 4, ">=", "shared-port"],
+    ["msgs/s: --haproxy ≥ 2.5× the guide's", hap, "msgsPerSecondOverall", 2.5, ">=", "haproxy"],
+  ];
+  for (const [label, target, metric, bound, comparison, id] of guideRatios) {
+    out.push(
+      check(label, ratio(target?.[metric], guide?.[metric]), bound, comparison, "×", na(`wsfleet-${id}-x${cores}`)),
+    );
+  }
   const fleet1 = row(t("wsfleet-x1"), "m4k-p16");
   const ws1 = row(t("ws-x1"), "m4k-p16");
   out.push(
