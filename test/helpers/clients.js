@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import WebSocket from "ws";
-import { SYSTEM_PYTHON, TIMEOUT_FACTOR } from "./fleet.js";
+import { eventually, SYSTEM_PYTHON, TIMEOUT_FACTOR } from "./fleet.js";
 
 /** Opens a real `ws` client and resolves once it is open. */
 export async function connect(url, timeoutMs = 5000) {
@@ -24,10 +24,6 @@ export function closed(ws) {
   return once(ws, "close").then(([code, reason]) => ({ code, reason: String(reason) }));
 }
 
-/**
- * The guide's own check, with its own client: `python3 -m websockets URL`, typing "Hello!" as a person would,
- * then ending input once the echo had time to arrive. Resolves with what the client printed.
- */
 /** The guide's transcript, checked: `python3 -m websockets URL` connected, echoed Hello! and closed with 1000. */
 export async function assertGuideTranscript(url) {
   const { code, text } = await pythonClientHello(url);
@@ -38,6 +34,10 @@ export async function assertGuideTranscript(url) {
   return text;
 }
 
+/**
+ * The guide's own check, with its own client: `python3 -m websockets URL`, typing "Hello!" as a person would,
+ * then ending input once the echo has arrived. Resolves with the exit code and what the client printed.
+ */
 export async function pythonClientHello(url) {
   const child = spawn(SYSTEM_PYTHON, ["-m", "websockets", url], { stdio: ["pipe", "pipe", "pipe"] });
   let output = "";
@@ -48,8 +48,7 @@ export async function pythonClientHello(url) {
     output += chunk;
   });
   child.stdin.write("Hello!\n");
-  const deadline = Date.now() + 5000 * TIMEOUT_FACTOR;
-  while (!output.includes("< Hello!") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  await eventually(() => output.includes("< Hello!"), 5000);
   child.stdin.end();
   const timer = setTimeout(() => child.kill("SIGKILL"), 5000 * TIMEOUT_FACTOR);
   const [code] = await once(child, "exit");
