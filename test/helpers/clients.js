@@ -11,12 +11,21 @@ export async function connect(url, timeoutMs = 5000) {
   return ws;
 }
 
-/** Sends one message and resolves with the echo: { data: Buffer, isBinary }. */
+/** Sends one message and resolves with the echo: { data: Buffer, isBinary }; rejects if the connection closes first. */
 export async function roundTrip(ws, payload, binary) {
-  const reply = once(ws, "message");
+  assert.equal(ws.readyState, WebSocket.OPEN, "the connection is open");
+  const done = new AbortController();
+  const reply = once(ws, "message", { signal: done.signal });
+  const closedFirst = once(ws, "close", { signal: done.signal }).then(([code]) => {
+    throw new Error(`closed with ${code} before the echo`);
+  });
   ws.send(payload, { binary });
-  const [data, isBinary] = await reply;
-  return { data, isBinary };
+  try {
+    const [data, isBinary] = await Promise.race([reply, closedFirst]);
+    return { data, isBinary };
+  } finally {
+    done.abort();
+  }
 }
 
 /** Resolves with { code, reason } when the server closes the connection. */
