@@ -27,10 +27,8 @@ test("--app examples/chat-room.js: a message reaches everyone in the room on the
     connect(`ws://localhost:${port}/chat?room=lobby`),
     connect(`ws://localhost:${port}/chat?room=kitchen`),
   ]);
-  let carolHeard = false;
-  carol.on("message", () => {
-    carolHeard = true;
-  });
+  const heard = new Map([alice, bob, carol].map((ws) => [ws, []]));
+  for (const [ws, messages] of heard) ws.on("message", (data) => messages.push(String(data)));
   const toAlice = nextMessage(alice);
   const toBob = nextMessage(bob);
   alice.send("hello lobby");
@@ -38,7 +36,12 @@ test("--app examples/chat-room.js: a message reaches everyone in the room on the
   const toCarol = nextMessage(carol);
   carol.send("kitchen only");
   assert.equal(await toCarol, "kitchen only");
-  assert.equal(carolHeard, true);
+  // One more lobby message: one worker sends in order, so anything from the kitchen would have come before it.
+  const toBobAgain = nextMessage(bob);
+  alice.send("lobby again");
+  assert.equal(await toBobAgain, "lobby again");
+  assert.deepEqual(heard.get(carol), ["kitchen only"], "carol, in the kitchen, did not hear the lobby");
+  assert.deepEqual(heard.get(bob), ["hello lobby", "lobby again"], "bob, in the lobby, did not hear the kitchen");
   // The app's own route, wsfleet's /healthz, 426 on its WebSocket path and 404 elsewhere.
   assert.equal((await fetch(`http://localhost:${port}/rooms`)).status, 200);
   assert.equal((await fetch(`http://localhost:${port}/healthz`)).status, 200);

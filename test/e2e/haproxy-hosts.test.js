@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
+import WebSocket from "ws";
 import { RuntimeClient } from "../../dist/haproxy/runtime.js";
 import { closed, connect, roundTrip } from "../helpers/clients.js";
 import { eventually, PRIMARY, startPrimary } from "../helpers/fleet.js";
@@ -94,7 +95,12 @@ test("two fleets on 127.0.0.2 and 127.0.0.3 behind one HAProxy from haproxy-conf
   fleets["127.0.0.2"].child.kill("SIGTERM");
   await fleets["127.0.0.2"].exited;
   assert.ok(await eventually(() => codes.length === 4, 5000), `closed: ${codes}`);
-  assert.deepEqual(codes, [1001, 1001, 1001, 1001], "the clients on 127.0.0.2 got 1001, the others stay open");
+  assert.deepEqual(codes, [1001, 1001, 1001, 1001], "the clients on 127.0.0.2 got 1001");
+  const stayed = clients.filter((ws) => ws.readyState === WebSocket.OPEN);
+  assert.equal(stayed.length, 4, "the clients on 127.0.0.3 stay open");
+  for (const [index, ws] of stayed.entries()) {
+    assert.equal((await roundTrip(ws, `stayed ${index}`, false)).data.toString(), `stayed ${index}`);
+  }
   for (const ws of clients) ws.close(1000);
   for (let index = 0; index < 4; index += 1) {
     const ws = await connect(url);

@@ -15,6 +15,7 @@ test("an idle WebSocket through --haproxy survives 35 s (the guide's 30 s timeou
     closedEarly = code;
   });
   const startedMs = Date.now();
+  // The idle time is what is tested, so this is a sleep, not a wait for a condition.
   await sleep(IDLE_MS);
   assert.equal(closedEarly, undefined, `closed after ${Date.now() - startedMs} ms with ${closedEarly}`);
   assert.equal((await roundTrip(ws, "still here", false)).data.toString(), "still here");

@@ -14,5 +14,5 @@ test("orphan guard: a child the primary had no time to list still dies with it (
   });
   assert.ok(isAlive(guard) && isAlive(unlisted));
   primary.kill("SIGKILL");
-  assert.ok(await eventually(() => !isAlive(unlisted) && !isAlive(guard), 1000, 20), "the unlisted child survived");
+  assert.ok(await eventually(() => !isAlive(unlisted) && !isAlive(guard), 1500, 20), "the unlisted child survived");
 });

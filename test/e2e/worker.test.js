@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { within } from "../helpers/fleet.js";
 import { freePortRange } from "../helpers/ports.js";
 
 const WORKER = fileURLToPath(new URL("../../dist/worker.js", import.meta.url));
@@ -33,10 +34,11 @@ test("a worker listens exclusively: a uWS server sharing the port with SO_REUSEP
     stderr += chunk;
   });
   t.after(() => worker.kill("SIGKILL"));
-  const code = await Promise.race([
+  const code = await within(
     once(worker, "exit").then(([exitCode]) => exitCode),
-    new Promise((resolve) => setTimeout(() => resolve("still running: it shared the port"), 5000)),
-  ]);
+    5000,
+    "still running: it shared the port",
+  );
   assert.equal(code, 2);
   assert.deepEqual(messages, [{ type: "listen-failed", host: "127.0.0.1", port }]);
   assert.match(stderr, new RegExp(`could not listen on 127.0.0.1:${port}`));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import WebSocket from "ws";
-import { SYSTEM_PYTHON, TIMEOUT_FACTOR } from "./fleet.js";
+import { eventually, SYSTEM_PYTHON, TIMEOUT_FACTOR } from "./fleet.js";
 
 /** Opens a real `ws` client and resolves once it is open. */
 export async function connect(url, timeoutMs = 5000) {
@@ -11,12 +11,21 @@ export async function connect(url, timeoutMs = 5000) {
   return ws;
 }
 
-/** Sends one message and resolves with the echo: { data: Buffer, isBinary }. */
+/** Sends one message and resolves with the echo: { data: Buffer, isBinary }; rejects if the connection closes first. */
 export async function roundTrip(ws, payload, binary) {
-  const reply = once(ws, "message");
+  assert.equal(ws.readyState, WebSocket.OPEN, "the connection is open");
+  const done = new AbortController();
+  const reply = once(ws, "message", { signal: done.signal });
+  const closedFirst = once(ws, "close", { signal: done.signal }).then(([code]) => {
+    throw new Error(`closed with ${code} before the echo`);
+  });
   ws.send(payload, { binary });
-  const [data, isBinary] = await reply;
-  return { data, isBinary };
+  try {
+    const [data, isBinary] = await Promise.race([reply, closedFirst]);
+    return { data, isBinary };
+  } finally {
+    done.abort();
+  }
 }
 
 /** Resolves with { code, reason } when the server closes the connection. */
@@ -24,10 +33,6 @@ export function closed(ws) {
   return once(ws, "close").then(([code, reason]) => ({ code, reason: String(reason) }));
 }
 
-/**
- * The guide's own check, with its own client: `python3 -m websockets URL`, typing "Hello!" as a person would,
- * then ending input once the echo had time to arrive. Resolves with what the client printed.
- */
 /** The guide's transcript, checked: `python3 -m websockets URL` connected, echoed Hello! and closed with 1000. */
 export async function assertGuideTranscript(url) {
   const { code, text } = await pythonClientHello(url);
@@ -38,6 +43,10 @@ export async function assertGuideTranscript(url) {
   return text;
 }
 
+/**
+ * The guide's own check, with its own client: `python3 -m websockets URL`, typing "Hello!" as a person would,
+ * then ending input once the echo has arrived. Resolves with the exit code and what the client printed.
+ */
 export async function pythonClientHello(url) {
   const child = spawn(SYSTEM_PYTHON, ["-m", "websockets", url], { stdio: ["pipe", "pipe", "pipe"] });
   let output = "";
@@ -48,8 +57,7 @@ export async function pythonClientHello(url) {
     output += chunk;
   });
   child.stdin.write("Hello!\n");
-  const deadline = Date.now() + 5000 * TIMEOUT_FACTOR;
-  while (!output.includes("< Hello!") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  await eventually(() => output.includes("< Hello!"), 5000);
   child.stdin.end();
   const timer = setTimeout(() => child.kill("SIGKILL"), 5000 * TIMEOUT_FACTOR);
   const [code] = await once(child, "exit");

@@ -145,6 +145,19 @@ export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Resolves like `promise`, or with `fallback` once `timeoutMs` (scaled by TIMEOUT_FACTOR) has passed without it. */
+export async function within(promise, timeoutMs, fallback = undefined) {
+  let timer;
+  const timeout = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(fallback), timeoutMs * TIMEOUT_FACTOR);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `condition` until it holds or `timeoutMs` passes; returns whether it held. */
 export async function eventually(condition, timeoutMs = 5000, intervalMs = 50) {
   const deadline = Date.now() + timeoutMs * TIMEOUT_FACTOR;

@@ -1,5 +1,5 @@
 import WebSocket from "ws";
-import { TIMEOUT_FACTOR } from "./fleet.js";
+import { eventually, TIMEOUT_FACTOR } from "./fleet.js";
 
 /**
  * `count` clients that each keep one WebSocket open, send a numbered message every `intervalMs`, check each echo,
@@ -61,11 +61,17 @@ export function startReconnectingClients(url, count, { intervalMs = 100 } = {}) 
   }
 
   for (let id = 0; id < count; id += 1) run(id);
+  const openCount = () => [...sockets].filter((ws) => ws.readyState === WebSocket.OPEN).length;
 
   return {
     stats,
     /** How many are open right now. */
-    openCount: () => [...sockets].filter((ws) => ws.readyState === WebSocket.OPEN).length,
+    openCount,
+    /** Waits until every client is open and `count` more echoes have come back: traffic flows. Returns whether. */
+    flowing(timeoutMs = 10_000) {
+      const from = stats.echoes;
+      return eventually(() => openCount() === count && stats.echoes >= from + count, timeoutMs);
+    },
     /** Closes every client with 1000 and resolves once all are closed; those closes are not counted. */
     async stop() {
       stopping = true;

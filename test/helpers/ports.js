@@ -8,13 +8,15 @@ function canListen(port, host = "127.0.0.1") {
   });
 }
 
-/**
- * `count` consecutive free ports, away from the guide's fixed 8000-8003 and 8080, picked at random so test files
- * running in parallel do not collide.
- */
+// Above the guide's fixed 8000-8003 and 8080, and below the kernel's ephemeral range (32768-60999 here, see
+// /proc/sys/net/ipv4/ip_local_port_range), so the local port of an outgoing connection never takes a test's port.
+const FIRST_PORT = 10000;
+const LAST_PORT = 32000;
+
+/** `count` consecutive free ports in FIRST_PORT..LAST_PORT, picked at random so test files in parallel do not collide. */
 export async function freePortRange(count) {
   for (let attempt = 0; attempt < 200; attempt += 1) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
+    const base = FIRST_PORT + Math.floor(Math.random() * (LAST_PORT - FIRST_PORT - count + 2));
     let ok = true;
     for (let port = base; port < base + count && ok; port += 1) ok = await canListen(port);
     if (ok) return base;
