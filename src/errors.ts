@@ -11,7 +11,10 @@ export type WsfleetErrorCode =
   | "WSFLEET_HAPROXY_CONFIG_INVALID"
   | "WSFLEET_HAPROXY_FATAL"
   | "WSFLEET_NO_PRIMARY"
-  | "WSFLEET_STATUS_FAILED";
+  | "WSFLEET_STATUS_FAILED"
+  | "WSFLEET_UNKNOWN_WORKER"
+  | "WSFLEET_CLIENT_FAILED"
+  | "WSFLEET_DASHBOARD_FAILED";
 
 export class WsfleetError extends Error {
   readonly code: WsfleetErrorCode;

@@ -3,11 +3,16 @@
 import { createRequire } from "node:module";
 import os from "node:os";
 import { resolveAppModule } from "./cli/app-module.js";
+import { runClient } from "./cli/client.js";
 import { haproxyConfigText } from "./cli/haproxy-config.js";
+import { showLogs } from "./cli/logs.js";
 import { parseCommandLine } from "./cli/program.js";
 import { reloadPrimary } from "./cli/reload.js";
+import { restartWorker } from "./cli/restart.js";
 import { runFleet } from "./cli/run.js";
+import { scalePrimary } from "./cli/scale.js";
 import { primaryStatus } from "./cli/status.js";
+import { stopPrimary } from "./cli/stop.js";
 import { validateOptions } from "./config/validate.js";
 import { formatError, WsfleetError } from "./errors.js";
 import { createLogger } from "./log/logger.js";
@@ -15,14 +20,26 @@ import { createLogger } from "./log/logger.js";
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 
 try {
-  const { command, raw } = parseCommandLine(process.argv, version);
+  const { command, raw, args } = parseCommandLine(process.argv, version);
+  const [arg] = args;
   const defaults = { webConcurrency: process.env.WEB_CONCURRENCY, cpuCount: os.availableParallelism() };
-  if (command === "haproxy-config") process.stdout.write(haproxyConfigText(raw, defaults));
-  else if (command === "reload") process.stdout.write(`${await reloadPrimary(raw)}\n`);
-  else if (command === "status") process.stdout.write(await primaryStatus(raw));
-  else {
+  const write = (text: string) => process.stdout.write(text);
+  if (command === "haproxy-config") write(haproxyConfigText(raw, defaults));
+  else if (command === "reload") write(`${await reloadPrimary(raw)}\n`);
+  else if (command === "status") write(await primaryStatus(raw));
+  else if (command === "scale") write(await scalePrimary(raw, arg ?? ""));
+  else if (command === "restart") write(await restartWorker(raw, arg ?? ""));
+  else if (command === "logs") await showLogs(raw, arg, write);
+  else if (command === "stop") {
+    const { text, exitCode } = await stopPrimary(raw);
+    write(`${text}\n`);
+    process.exitCode = exitCode;
+  } else if (command === "client") {
+    const caFile = process.env.SSL_CERT_FILE ?? "/etc/ssl/certs/ca-certificates.crt";
+    process.exitCode = await runClient(arg ?? "", { input: process.stdin, output: process.stdout, caFile });
+  } else {
     const options = resolveAppModule(validateOptions(raw, defaults), process.cwd());
-    await runFleet(options, createLogger(options.logFormat));
+    await runFleet(options, createLogger(options.logFormat), version);
   }
 } catch (error) {
   process.stderr.write(`${formatError(error)}\n`);

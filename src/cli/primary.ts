@@ -10,6 +10,8 @@ export interface PrimaryParts {
     rollingRestart(): Promise<void>;
     addWorker(): Promise<void>;
     removeWorker(): Promise<void>;
+    scaleTo(count: number): Promise<void>;
+    restartWorker(name: string): Promise<boolean>;
   };
   balancer?: { stop(): Promise<void>; kill(): void } | undefined;
   /** The orphan guard: closed last, once every process it watches is gone. */
@@ -43,6 +45,7 @@ export const EXIT_INTERRUPTED = 130;
  */
 export class Primary {
   private stopping: Promise<void> | undefined;
+  private readonly beforeExitHooks: Array<(exitCode: number) => Promise<void>> = [];
 
   constructor(private readonly parts: PrimaryParts) {}
 
@@ -67,9 +70,42 @@ export class Primary {
       if (exitCode === 0) {
         logger.event("info", "shutdown", `all workers${balancer ? " and haproxy" : ""} stopped; exiting`);
       }
+      await Promise.all(this.beforeExitHooks.map((hook) => hook(exitCode).catch(() => {})));
       this.parts.exit(exitCode);
     })();
     return this.stopping;
+  }
+
+  /** `hook` runs once everything has stopped, just before the exit (`wsfleet stop` hears the exit code). */
+  beforeExit(hook: (exitCode: number) => Promise<void>): void {
+    this.beforeExitHooks.push(hook);
+  }
+
+  /** `wsfleet stop`: the same graceful stop as SIGTERM; resolves just before the exit. */
+  stop(): Promise<void> {
+    return this.shutdown(
+      {
+        level: "info",
+        event: "shutdown",
+        message: `wsfleet stop: stopping ${this.parts.fleet.size} workers (connections closed with 1001)`,
+      },
+      0,
+    );
+  }
+
+  /** `wsfleet scale <n>` (SIGTTIN/SIGTTOU repeated): resolves once the fleet has `count` settled workers. */
+  async scale(count: number): Promise<void> {
+    if (this.stopping) return;
+    this.parts.logger.event("info", "scale", `scaling from ${this.parts.fleet.size} to ${count} workers`);
+    await this.parts.fleet.scaleTo(count);
+  }
+
+  /** `wsfleet restart <name>`: one worker drained and replaced; `all` is the rolling restart (SIGHUP). */
+  async restart(name: string): Promise<boolean> {
+    if (this.stopping) return false;
+    if (name !== "all") return this.parts.fleet.restartWorker(name);
+    await this.parts.fleet.rollingRestart();
+    return true;
   }
 
   /** SIGTERM (and a first SIGINT): graceful stop; a repeat while stopping changes nothing. */

@@ -6,6 +6,8 @@ import { EXIT_USAGE } from "../errors.js";
 export interface ParsedCommand {
   command: CommandName;
   raw: RawOptions;
+  /** The command's positional arguments (`wsfleet scale 4` → ["4"]); a missing optional one is undefined. */
+  args: (string | undefined)[];
 }
 
 const SIGNALS_HELP = `
@@ -32,10 +34,16 @@ function addSettings(target: Command, command: CommandName): Command {
   return target;
 }
 
-const SUBCOMMANDS: ReadonlyArray<[Exclude<CommandName, "run">, string]> = [
-  ["haproxy-config", "print a WebSocket-ready haproxy.cfg for a fleet, for an HAProxy you run yourself"],
-  ["reload", "rolling restart of a running primary (sends it SIGHUP); finds a running primary by itself"],
-  ["status", "the state of a running primary's workers (and its HAProxy), like supervisorctl status"],
+/** Each subcommand: its name, its positional arguments (commander's `<required>` and `[optional]`), its help. */
+const SUBCOMMANDS: ReadonlyArray<[Exclude<CommandName, "run">, string[], string]> = [
+  ["haproxy-config", [], "print a WebSocket-ready haproxy.cfg for a fleet, for an HAProxy you run yourself"],
+  ["reload", [], "rolling restart of a running primary (sends it SIGHUP); finds a running primary by itself"],
+  ["status", [], "the state of a running primary's workers (and its HAProxy), like supervisorctl status"],
+  ["scale", ["<n>"], "grow or shrink the running fleet to n workers (HAProxy follows); waits until they have settled"],
+  ["restart", ["<name>"], "drain and replace one worker (as in a rolling restart), or all of them: restart all"],
+  ["stop", [], "graceful stop of the running primary (as SIGTERM); waits until it has exited, returns its status"],
+  ["logs", ["[name]"], "the last lines each worker printed and the primary's events; -f follows"],
+  ["client", ["<url>"], "interactive WebSocket client, as python -m websockets <url>: type messages, Ctrl-D ends"],
 ];
 
 /** The command line, as commander reads it; values stay strings here and are validated once by the command. */
@@ -50,10 +58,12 @@ export function buildProgram(version: string, onParsed: (parsed: ParsedCommand) 
     .helpCommand("help [command]", "show help for wsfleet or one of its commands");
   addSettings(program, "run")
     .addHelpText("after", SIGNALS_HELP)
-    .action(() => onParsed({ command: "run", raw: program.opts<RawOptions>() }));
-  for (const [name, description] of SUBCOMMANDS) {
-    const sub = addSettings(program.command(name).description(description), name);
-    sub.action(() => onParsed({ command: name, raw: sub.opts<RawOptions>() }));
+    .action(() => onParsed({ command: "run", raw: program.opts<RawOptions>(), args: [] }));
+  for (const [name, args, description] of SUBCOMMANDS) {
+    const sub = program.command(name).description(description);
+    for (const arg of args) sub.argument(arg);
+    addSettings(sub, name);
+    sub.action(() => onParsed({ command: name, raw: sub.opts<RawOptions>(), args: sub.processedArgs }));
   }
   // Subcommands inherit exitOverride and output settings only if set before they are added; set them on each.
   for (const command of [program, ...program.commands]) {

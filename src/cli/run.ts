@@ -1,17 +1,21 @@
 import type { Options } from "../config/validate.js";
+import { Dashboard } from "../dashboard/server.js";
 import { WsfleetError } from "../errors.js";
 import { Fleet } from "../fleet/fleet.js";
 import { workerSpawner } from "../fleet/spawn.js";
 import { HaproxyBalancer } from "../haproxy/balancer.js";
 import { formatAddress } from "../haproxy/config.js";
 import type { Logger } from "../log/logger.js";
-import { serveMetrics } from "../metrics/server.js";
+import { keepingLines, LogRing } from "../log/ring.js";
+import { fleetMetrics } from "../metrics/prometheus.js";
+import { metricsHandler } from "../metrics/server.js";
+import { type RequestHandler, serveHttp } from "../net/http-server.js";
 import { assertPortFree } from "../net/port-check.js";
 import { waitForPort } from "../net/probe-port.js";
 import { systemClock } from "../supervise/clock.js";
 import { OrphanGuard } from "../supervise/orphan-guard.js";
 import { killGroup } from "../supervise/process-group.js";
-import { serveControl } from "./control-server.js";
+import { type Controls, serveControl } from "./control-server.js";
 import { Primary } from "./primary.js";
 import { createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
 
@@ -19,11 +23,26 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
+/** Lines kept per worker (and for the primary's events) for `wsfleet logs`. */
+const LOG_LINES_KEPT = 1000;
+
+/** The --metrics and --dashboard listeners: one when they name the same port, else one each. */
+function httpListeners(options: Options): Array<{ host: string; port: number; option: string; serves: string[] }> {
+  const { metrics, dashboard } = options;
+  const shared = metrics && dashboard && metrics.port === dashboard.port;
+  return [
+    ...(metrics ? [{ ...metrics, option: "--metrics", serves: shared ? ["metrics", "dashboard"] : ["metrics"] }] : []),
+    ...(dashboard && !shared ? [{ ...dashboard, option: "--dashboard", serves: ["dashboard"] }] : []),
+  ];
+}
+
 /**
  * `wsfleet` without a subcommand: start the orphan guard first (so a SIGKILL at any moment after leaves nothing),
  * check every port, start the workers, then HAProxy once they have settled, then hand signals to the Primary.
  */
-export async function runFleet(options: Options, logger: Logger): Promise<void> {
+export async function runFleet(options: Options, printer: Logger, version: string): Promise<void> {
+  const logs = new LogRing(LOG_LINES_KEPT);
+  const logger = keepingLines(printer, logs);
   const { fleet: fleetOptions, supervision } = options;
   const removeOnDeathPrefix = runtimeDirPrefix(process.pid);
   const guard = new OrphanGuard({
@@ -41,10 +60,8 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
   const runtimeDir = await createRuntimeDir(removeOnDeathPrefix);
   // Every port is checked before any process starts: the metrics port here, HAProxy's in prepare(), the workers' in
   // fleet.start().
-  if (options.metrics) {
-    await assertPortFree(options.metrics.host, options.metrics.port, { port: "--metrics", host: "--metrics" }).catch(
-      (error) => failEarly(error, async () => {}),
-    );
+  for (const { host, port, option } of httpListeners(options)) {
+    await assertPortFree(host, port, { port: option, host: option }).catch((error) => failEarly(error, async () => {}));
   }
   const balancer = options.haproxy
     ? await HaproxyBalancer.prepare(
@@ -99,14 +116,28 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
     });
   }
   const startedAt = new Date().toISOString();
-  await serveControl(runtimeDir, async () => ({
-    pid: process.pid,
-    startedAt,
-    workers: fleet.status(),
-    haproxy: await balancer?.status(),
-  }));
-  if (options.metrics) {
-    const server = await serveMetrics(options.metrics.host, options.metrics.port, () => fleet.status()).catch(
+  const snapshot = async () => ({ workers: fleet.status(), haproxy: await balancer?.status() });
+  const controls: Controls = {
+    status: async () => ({ pid: process.pid, startedAt, ...(await snapshot()) }),
+    scale: (count) => primary.scale(count),
+    restart: (name) => primary.restart(name),
+    stop: () => primary.stop(),
+    beforeExit: (hook) => primary.beforeExit(hook),
+    logs,
+  };
+  await serveControl(runtimeDir, controls);
+  const { dashboard: dashboardOptions } = options;
+  const renderMetrics = fleetMetrics(snapshot, { wsfleet: version, node: process.versions.node });
+  const dashboard = dashboardOptions
+    ? new Dashboard({ primaryPid: process.pid, snapshot }, dashboardOptions.token)
+    : undefined;
+  for (const { host, port, serves } of httpListeners(options)) {
+    const handlers: RequestHandler[] = [];
+    // Sharing the dashboard's port, /metrics asks for its token too (Prometheus: `authorization: credentials`).
+    const token = serves.includes("dashboard") ? dashboardOptions?.token : undefined;
+    if (serves.includes("metrics")) handlers.push(metricsHandler(renderMetrics, token));
+    if (dashboard && serves.includes("dashboard")) handlers.push(dashboard.handler);
+    await serveHttp(host, port, handlers).catch(
       // Taken between the check and now: the workers are up already, so stop them before reporting it.
       (error) =>
         failEarly(error, async () => {
@@ -114,7 +145,12 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
           await balancer?.stop();
         }),
     );
-    server.unref();
+  }
+  if (dashboardOptions) {
+    logger.event("info", "dashboard", `dashboard on http://${formatAddress(dashboardOptions)}/`, {
+      host: dashboardOptions.host,
+      port: dashboardOptions.port,
+    });
   }
   const { ports, worker, host, workers } = fleetOptions;
   const portRange =

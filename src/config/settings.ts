@@ -17,7 +17,16 @@ import {
   parseSeconds,
 } from "./parsers.js";
 
-export type CommandName = "run" | "haproxy-config" | "reload" | "status";
+export type CommandName =
+  | "run"
+  | "haproxy-config"
+  | "reload"
+  | "status"
+  | "scale"
+  | "restart"
+  | "stop"
+  | "logs"
+  | "client";
 
 /** Which part of wsfleet receives the value: validate.ts hands each part its own slice. */
 type Part =
@@ -26,6 +35,7 @@ type Part =
   | "connections"
   | "log"
   | "metrics"
+  | "dashboard"
   | "haproxy"
   | "frontend"
   | "haproxy-config"
@@ -57,11 +67,11 @@ export const MAX_WORKERS = 1024;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export const WORKERS_HINT = `a whole number of workers from 1 to ${MAX_WORKERS}, for example --workers 4`;
 
-/** The primary's Prometheus endpoint: a port (on 127.0.0.1) or host:port. */
-function parseMetricsAddress(value: string, option: string): { host: string; port: number } {
+/** A listener of the primary's (Prometheus endpoint, dashboard): a port (on 127.0.0.1) or host:port. */
+function parseListenAddress(value: string, option: string, what: string): { host: string; port: number } {
   const match = /^(?:\[?([^\]\s]*?)\]?:)?(\d+)$/.exec(value.trim());
   if (!match?.[2]) {
-    throw invalidOption(option, value, "a port or host:port for the Prometheus endpoint, for example --metrics 9100");
+    throw invalidOption(option, value, `a port or host:port for ${what}`);
   }
   return { host: match[1] || "127.0.0.1", port: parsePort(option, match[2]) };
 }
@@ -279,7 +289,30 @@ export const SETTINGS = {
     defaultText: "off",
     part: "metrics",
     commands: RUN,
-    parse: parseMetricsAddress,
+    parse: (value, option) => parseListenAddress(value, option, "the Prometheus endpoint, for example --metrics 9100"),
+  }),
+  dashboard: setting({
+    flags: "--dashboard <[host:]port>",
+    help: "serve the live [dashboard](#dashboard---dashboard) (host defaults to 127.0.0.1; may be the `--metrics` port)",
+    defaultText: "off",
+    part: "dashboard",
+    commands: RUN,
+    parse: (value, option) => parseListenAddress(value, option, "the dashboard, for example --dashboard 9200"),
+  }),
+  dashboardToken: setting({
+    flags: "--dashboard-token <token>",
+    help: "the token the dashboard (and a shared `/metrics`) asks for; required when it listens beyond loopback",
+    defaultText: "none",
+    part: "dashboard",
+    commands: RUN,
+    parse: (value, option) => {
+      if (/^[\x21-\x7e]{16,}$/.test(value)) return value;
+      throw invalidOption(
+        option,
+        value.length > 0 ? "(hidden)" : value,
+        "at least 16 printable characters without spaces, for example --dashboard-token $(openssl rand -hex 16)",
+      );
+    },
   }),
   haproxy: setting({
     isSwitch: true,
@@ -359,7 +392,7 @@ export const SETTINGS = {
     flags: "--pid <pid>",
     help: "the primary's pid (default: the one running primary of this user)",
     part: "control",
-    commands: ["reload", "status"],
+    commands: ["reload", "status", "scale", "restart", "stop", "logs"],
   }),
   json: setting({
     isSwitch: true,
@@ -367,6 +400,19 @@ export const SETTINGS = {
     help: "print the status as JSON",
     part: "control",
     commands: ["status"],
+  }),
+  follow: setting({
+    isSwitch: true,
+    flags: "-f, --follow",
+    help: "keep printing new lines as they come (like tail -f)",
+    part: "control",
+    commands: ["logs"],
+  }),
+  lines: setting({
+    flags: "--lines <n>",
+    help: "how many of the last lines to show first (default: 50)",
+    part: "control",
+    commands: ["logs"],
   }),
 } as const;
 

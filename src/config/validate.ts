@@ -61,6 +61,11 @@ export interface HaproxyOptions extends FrontendOptions {
   readonly bin: string;
 }
 
+/** `--dashboard`: where the live page listens, and the token it asks for (required beyond loopback). */
+interface DashboardOptions extends HostPort {
+  readonly token: string | undefined;
+}
+
 /** Every setting of a fleet, validated once at start and frozen. */
 export interface Options {
   readonly fleet: FleetOptions;
@@ -68,6 +73,7 @@ export interface Options {
   readonly logFormat: LogFormat;
   /** Where the primary serves Prometheus metrics, if anywhere. */
   readonly metrics: HostPort | undefined;
+  readonly dashboard: DashboardOptions | undefined;
   /** Set with --haproxy: the primary runs HAProxy in front of its workers. */
   readonly haproxy: HaproxyOptions | undefined;
 }
@@ -161,6 +167,34 @@ function validateHaproxyOptions(raw: RawOptions): HaproxyOptions | undefined {
   return Object.freeze({ ...validateFrontendOptions(raw), bin: settingValue(raw, "haproxyBin") ?? "haproxy" });
 }
 
+/** 127.0.0.0/8, ::1 and localhost: what only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function validateDashboardOptions(raw: RawOptions): DashboardOptions | undefined {
+  const address = settingValue(raw, "dashboard");
+  const token = settingValue(raw, "dashboardToken");
+  if (!address) {
+    if (token !== undefined) {
+      throw invalidOption("--dashboard-token", "(hidden)", "it together with --dashboard, whose page asks for it");
+    }
+    return undefined;
+  }
+  if (token === undefined && !isLoopback(address.host)) {
+    throw invalidOption(
+      "--dashboard-token",
+      token,
+      `a token when the dashboard listens on ${address.host}, beyond loopback: anyone who reaches it could watch the fleet (or use --dashboard 127.0.0.1:${address.port})`,
+    );
+  }
+  const metrics = settingValue(raw, "metrics");
+  if (metrics && metrics.port === address.port && metrics.host !== address.host) {
+    throw invalidOption("--dashboard", raw.dashboard, `the same host as --metrics (${metrics.host}) to share its port`);
+  }
+  return Object.freeze({ ...address, token });
+}
+
 function validateWorkerKind(raw: RawOptions): WorkerKind {
   const command = settingValue(raw, "exec");
   const app = settingValue(raw, "app");
@@ -214,6 +248,7 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
     }),
     logFormat: required(raw, "logFormat"),
     metrics: settingValue(raw, "metrics"),
+    dashboard: validateDashboardOptions(raw),
     haproxy,
   });
 }

@@ -73,6 +73,38 @@ export class Fleet extends EventEmitter {
     return this.workers.map((worker) => worker.status());
   }
 
+  /** Whether a slot of this name exists (`wsfleet restart <name>` checks before it asks). */
+  hasWorker(name: string): boolean {
+    return this.workers.some((worker) => worker.slot.name === name);
+  }
+
+  /**
+   * `wsfleet scale <n>`: one SIGTTIN or SIGTTOU at a time until there are `count` workers (at least 1), each added
+   * worker settled and in the balancer before the next. Stops early if a worker cannot be added (port taken).
+   */
+  async scaleTo(count: number): Promise<void> {
+    const target = Math.max(1, count);
+    while (!this.stopped && this.workers.length !== target) {
+      const before = this.workers.length;
+      if (before < target) await this.addWorker();
+      else await this.removeWorker();
+      if (this.workers.length === before) return;
+    }
+    await this.settled();
+  }
+
+  /**
+   * `wsfleet restart <name>`: that one worker drained in the balancer, replaced (1012) and admitted again, as one
+   * step of a rolling restart; a FATAL one gets a fresh start. Resolves false if no slot has that name.
+   */
+  async restartWorker(name: string): Promise<boolean> {
+    const worker = this.workers.find((each) => each.slot.name === name);
+    if (!worker || this.stopped) return false;
+    await this.restartOne(worker);
+    await worker.process.waitFor(["RUNNING", "FATAL", "STOPPED"]);
+    return true;
+  }
+
   /** gunicorn's TTIN: one more worker on the next port; the balancer takes it once it has settled. */
   async addWorker(): Promise<void> {
     if (this.stopped) return;
@@ -138,21 +170,26 @@ export class Fleet extends EventEmitter {
     logger.event("info", "reload", `rolling restart of ${this.workers.length} workers`);
     for (const worker of [...this.workers]) {
       if (this.stopped) return;
-      if (worker.state === "FATAL") {
-        // A slot that gave up gets a fresh chance, as `supervisorctl restart` would give it.
-        worker.process.start();
-        continue;
-      }
       try {
-        await this.balancer?.drain(worker.slot.name);
-        await worker.replace(CLOSE_SERVICE_RESTART);
-        await this.balancer?.admit(worker.slot.name);
+        await this.restartOne(worker);
       } catch (error) {
         logger.event("error", "reload", `rolling restart stopped at ${worker.slot.name}: ${(error as Error).message}`);
         return;
       }
     }
     logger.event("info", "reload", "rolling restart done");
+  }
+
+  /** Drain in the balancer, replace (old connections closed with 1012), admit once RUNNING. */
+  private async restartOne(worker: FleetWorker): Promise<void> {
+    if (worker.state === "FATAL") {
+      // A slot that gave up gets a fresh chance, as `supervisorctl restart` would give it.
+      worker.process.start();
+      return;
+    }
+    await this.balancer?.drain(worker.slot.name);
+    await worker.replace(CLOSE_SERVICE_RESTART);
+    await this.balancer?.admit(worker.slot.name);
   }
 
   private addSlot(): FleetWorker {

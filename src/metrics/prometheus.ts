@@ -1,5 +1,8 @@
+import { Counter, Gauge, Registry } from "prom-client";
 import type { WorkerStatus } from "../fleet/worker.js";
+import type { BalancerStatus } from "../haproxy/balancer.js";
 import type { Counters } from "../protocol/counters.js";
+import type { ProcessState } from "../supervise/states.js";
 
 type CounterName = Exclude<keyof Counters, "closeCodes">;
 
@@ -15,49 +18,137 @@ const COUNTER_METRICS: ReadonlyArray<[CounterName, string, "gauge" | "counter", 
   ["rejectedHandshakes", "wsfleet_rejected_handshakes_total", "counter", "Handshakes answered 503 while draining."],
 ];
 
-function labels(status: WorkerStatus, extra = ""): string {
-  return `{worker="${status.name}",port="${status.port}"${extra}}`;
+/** Every Supervisor state, so a state with no worker reads 0 rather than vanishing. */
+const STATES: readonly ProcessState[] = ["STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED", "FATAL"];
+
+/** What one scrape sees: the workers' statuses and, with --haproxy, HAProxy's. */
+export interface FleetSnapshot {
+  workers: readonly WorkerStatus[];
+  haproxy: BalancerStatus | undefined;
 }
 
-/** The Prometheus text exposition of the fleet: pure, from the workers' statuses. */
-export function renderMetrics(statuses: readonly WorkerStatus[]): string {
-  const lines: string[] = [];
-  const metric = (name: string, type: string, help: string, rows: string[]) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...rows);
-  };
-  metric(
-    "wsfleet_worker_running",
-    "gauge",
-    "1 if the worker is RUNNING (Supervisor state), else 0.",
-    statuses.map(
-      (status) =>
-        `wsfleet_worker_running${labels(status, `,state="${status.state}"`)} ${status.state === "RUNNING" ? 1 : 0}`,
-    ),
-  );
-  metric(
-    "wsfleet_worker_restarts_total",
-    "counter",
-    "Restarts of the worker slot since the fleet started.",
-    statuses.map((status) => `wsfleet_worker_restarts_total${labels(status)} ${status.restarts}`),
-  );
-  const reporting = statuses.filter((status) => status.counters !== undefined);
-  for (const [key, name, type, help] of COUNTER_METRICS) {
-    metric(
-      name,
-      type,
-      help,
-      reporting.map((status) => `${name}${labels(status)} ${status.counters?.[key] ?? 0}`),
-    );
-  }
-  metric(
-    "wsfleet_close_codes_total",
-    "counter",
-    "WebSocket connections closed, by close code.",
-    reporting.flatMap((status) =>
-      Object.entries(status.counters?.closeCodes ?? {}).map(
-        ([code, count]) => `wsfleet_close_codes_total${labels(status, `,code="${code}"`)} ${count}`,
-      ),
-    ),
-  );
-  return `${lines.join("\n")}\n`;
+/** What `wsfleet_info` carries. */
+export interface Versions {
+  wsfleet: string;
+  node: string;
 }
+
+const workerLabels = (status: WorkerStatus) => ({ worker: status.name, port: String(status.port) });
+
+/** "UP (drain)" → UP and drain: the runtime API's operational and admin states, as BalancerStatus joins them. */
+function splitServerState(state: string): { state: string; admin: string } {
+  const match = /^(\S+)(?: \((\w+)\))?$/.exec(state);
+  return { state: match?.[1] ?? state, admin: (match?.[2] ?? "ready").toLowerCase() };
+}
+
+/**
+ * The fleet's metrics on prom-client: one registry whose metrics read the snapshot taken at each scrape, so the
+ * numbers are the workers' own (reported once a second), never counted twice. Resolves with the text exposition.
+ */
+export function fleetMetrics(snapshot: () => Promise<FleetSnapshot>, versions: Versions): () => Promise<string> {
+  const registry = new Registry();
+  let current: FleetSnapshot = { workers: [], haproxy: undefined };
+  const reporting = () => current.workers.filter((status) => status.counters !== undefined);
+
+  new Gauge({
+    name: "wsfleet_info",
+    help: "Versions of wsfleet and Node.js; always 1.",
+    labelNames: ["version", "nodejs"],
+    registers: [registry],
+  }).set({ version: versions.wsfleet, nodejs: versions.node }, 1);
+  new Gauge({
+    name: "wsfleet_workers",
+    help: "Worker slots in each Supervisor state.",
+    labelNames: ["state"],
+    registers: [registry],
+    collect() {
+      for (const state of STATES) {
+        this.set({ state }, current.workers.filter((status) => status.state === state).length);
+      }
+    },
+  });
+  new Gauge({
+    name: "wsfleet_worker_running",
+    help: "1 if the worker is RUNNING (Supervisor state), else 0.",
+    labelNames: ["worker", "port", "state"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const status of current.workers) {
+        this.set({ ...workerLabels(status), state: status.state }, status.state === "RUNNING" ? 1 : 0);
+      }
+    },
+  });
+  new Counter({
+    name: "wsfleet_worker_restarts_total",
+    help: "Restarts of the worker slot since the fleet started.",
+    labelNames: ["worker", "port"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const status of current.workers) this.inc(workerLabels(status), status.restarts);
+    },
+  });
+  for (const [key, name, type, help] of COUNTER_METRICS) {
+    const config = { name, help, labelNames: ["worker", "port"], registers: [registry] };
+    if (type === "gauge") {
+      new Gauge({
+        ...config,
+        collect() {
+          this.reset();
+          for (const status of reporting()) this.set(workerLabels(status), status.counters?.[key] ?? 0);
+        },
+      });
+    } else {
+      new Counter({
+        ...config,
+        collect() {
+          this.reset();
+          for (const status of reporting()) this.inc(workerLabels(status), status.counters?.[key] ?? 0);
+        },
+      });
+    }
+  }
+  new Counter({
+    name: "wsfleet_close_codes_total",
+    help: "WebSocket connections closed, by close code.",
+    labelNames: ["worker", "port", "code"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const status of reporting()) {
+        for (const [code, count] of Object.entries(status.counters?.closeCodes ?? {})) {
+          this.inc({ ...workerLabels(status), code }, count);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: "wsfleet_haproxy_server",
+    help: "HAProxy's view of each server (runtime API): 1 with its operational state (UP, DOWN...) and admin state (ready, drain, maint).",
+    labelNames: ["server", "state", "admin"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [server, state] of Object.entries(current.haproxy?.servers ?? {})) {
+        this.set({ server, ...splitServerState(state) }, 1);
+      }
+    },
+  });
+  new Counter({
+    name: "wsfleet_haproxy_restarts_total",
+    help: "Restarts of the supervised HAProxy (with --haproxy).",
+    registers: [registry],
+    collect() {
+      this.reset();
+      if (current.haproxy) this.inc(current.haproxy.restarts);
+    },
+  });
+  return async () => {
+    current = await snapshot();
+    return registry.metrics();
+  };
+}
+
+/** The content type of the text exposition. */
+export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;

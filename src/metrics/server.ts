@@ -1,23 +1,19 @@
-import http from "node:http";
-import type { WorkerStatus } from "../fleet/worker.js";
-import { renderMetrics } from "./prometheus.js";
+import type { RequestHandler } from "../net/http-server.js";
+import { hasToken } from "../net/http-server.js";
+import { METRICS_CONTENT_TYPE } from "./prometheus.js";
 
-/** The primary's Prometheus endpoint: GET /metrics, the fleet's counters as the workers last reported them. */
-export function serveMetrics(
-  host: string,
-  port: number,
-  statuses: () => readonly WorkerStatus[],
-): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    if (req.method === "GET" && req.url?.split("?")[0] === "/metrics") {
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-      res.end(renderMetrics(statuses()));
-      return;
+/** GET /metrics: the fleet's counters as the workers last reported them; the token too when one is set. */
+export function metricsHandler(render: () => Promise<string>, token: string | undefined): RequestHandler {
+  return (req, res) => {
+    if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return false;
+    if (!hasToken(req, token)) {
+      res.writeHead(401, { "www-authenticate": "Bearer" }).end("a token is required: Authorization: Bearer <token>\n");
+      return true;
     }
-    res.writeHead(404).end("see /metrics\n");
-  });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host, port, exclusive: true }, () => resolve(server));
-  });
+    render().then(
+      (text) => res.writeHead(200, { "content-type": METRICS_CONTENT_TYPE }).end(text),
+      (error: Error) => res.writeHead(500).end(error.message),
+    );
+    return true;
+  };
 }

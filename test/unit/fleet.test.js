@@ -136,3 +136,73 @@ test("all-fatal is emitted once every slot has given up, not before", async () =
   );
   assert.equal(fatal, 1);
 });
+
+test("scaleTo grows one worker at a time, each in the balancer before the next, and shrinks from the end", async () => {
+  const { fleet, children, log, balancer, listen } = setup(1);
+  await fleet.start();
+  fleet.attach(balancer);
+  await listen(children[0]);
+  log.length = 0;
+  const grown = fleet.scaleTo(3);
+  await flush();
+  assert.deepEqual(log, ["check 9001", "spawn websockets-test_01"], "the second waits for the first to settle");
+  await listen(children[1]);
+  await flush();
+  assert.deepEqual(log.slice(2), ["add websockets-test_01:9001 (2)", "check 9002", "spawn websockets-test_02"]);
+  await listen(children[2]);
+  await grown;
+  assert.equal(log.at(-1), "add websockets-test_02:9002 (3)");
+  assert.equal(fleet.size, 3);
+  log.length = 0;
+  const shrunk = fleet.scaleTo(1);
+  await flush();
+  assert.deepEqual(log, ["drain websockets-test_02", "SIGTERM websockets-test_02"]);
+  children[2].exit(0);
+  await flush();
+  await flush();
+  assert.deepEqual(log.slice(2), [
+    "SIGKILL websockets-test_02",
+    "remove websockets-test_02 (2)",
+    "drain websockets-test_01",
+    "SIGTERM websockets-test_01",
+  ]);
+  children[1].exit(0);
+  await shrunk;
+  assert.equal(log.at(-1), "remove websockets-test_01 (1)");
+  assert.deepEqual(
+    fleet.status().map((worker) => worker.name),
+    ["websockets-test_00"],
+  );
+  await fleet.scaleTo(0);
+  assert.equal(fleet.size, 1, "scaling to 0 keeps the last worker, as SIGTTOU does");
+});
+
+test("restartWorker replaces only the named worker, drained and admitted like one step of a rolling restart", async () => {
+  const { fleet, children, log, balancer, listen } = setup(2);
+  await fleet.start();
+  fleet.attach(balancer);
+  for (const child of [...children]) await listen(child);
+  log.length = 0;
+  assert.equal(await fleet.restartWorker("websockets-test_07"), false, "no such worker");
+  assert.deepEqual(log, []);
+  const done = fleet.restartWorker("websockets-test_01");
+  await flush();
+  assert.deepEqual(log, ["drain websockets-test_01", "drain 1012 to websockets-test_01"]);
+  children[1].exit(0);
+  await flush();
+  await listen(children[2]);
+  assert.equal(await done, true);
+  // SIGKILL: the old worker's process group is swept once its leader exits.
+  assert.deepEqual(log.slice(2), [
+    "SIGKILL websockets-test_01",
+    "spawn websockets-test_01",
+    "admit websockets-test_01",
+  ]);
+  assert.deepEqual(
+    fleet.status().map((worker) => [worker.name, worker.restarts, worker.pid]),
+    [
+      ["websockets-test_00", 0, children[0].pid],
+      ["websockets-test_01", 1, children[2].pid],
+    ],
+  );
+});

@@ -24,6 +24,8 @@ function setup({ balancer = true } = {}) {
       rollingRestart: async () => calls.push("rollingRestart"),
       addWorker: async () => calls.push("addWorker"),
       removeWorker: async () => calls.push("removeWorker"),
+      scaleTo: async (count) => calls.push(`scaleTo ${count}`),
+      restartWorker: async (name) => calls.push(`restartWorker ${name}`) && name === "w_00",
     },
     balancer: balancer
       ? { stop: async () => calls.push("balancer.stop"), kill: () => calls.push("balancer.kill") }
@@ -91,4 +93,30 @@ test("a failure (all FATAL) takes the same shutdown path and exits 1; a later SI
     "guard.close",
   ]);
   assert.deepEqual(exits, [1]);
+});
+
+test("the commands take the signals' paths: scale, restart one or all, stop with a hook before the exit", async () => {
+  const { primary, calls, exits, release } = setup();
+  await primary.scale(5);
+  assert.equal(await primary.restart("w_00"), true);
+  assert.equal(await primary.restart("w_09"), false);
+  await primary.restart("all");
+  assert.deepEqual(calls.slice(-4), ["scaleTo 5", "restartWorker w_00", "restartWorker w_09", "rollingRestart"]);
+  primary.beforeExit(async (code) => {
+    calls.push(`beforeExit ${code}`);
+  });
+  const stopped = primary.stop();
+  await flush();
+  assert.ok(calls.includes("log info wsfleet stop: stopping 3 workers (connections closed with 1001)"));
+  assert.deepEqual(exits, [], "not before the fleet has stopped");
+  release();
+  await stopped;
+  assert.deepEqual(calls.slice(-3), [
+    "guard.close",
+    "log info all workers and haproxy stopped; exiting",
+    "beforeExit 0",
+  ]);
+  assert.deepEqual(exits, [0]);
+  await primary.scale(2);
+  assert.ok(!calls.includes("scaleTo 2"), "no scaling while stopping");
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { validateOptions } from "../../dist/config/validate.js";
 import { WsfleetError } from "../../dist/errors.js";
-import { renderMetrics } from "../../dist/metrics/prometheus.js";
+import { fleetMetrics } from "../../dist/metrics/prometheus.js";
 import { createCounters, sumCounters } from "../../dist/protocol/counters.js";
 import { decodeWorkerEnv, encodeWorkerEnv } from "../../dist/protocol/worker-env.js";
 import { frameLimitBytes } from "../../dist/worker/host.js";
@@ -113,9 +113,9 @@ test("counters add up across workers, close codes by code", () => {
   assert.deepEqual(total.closeCodes, { 1000: 4, 1006: 2 });
 });
 
-test("metrics render in Prometheus text format per worker", () => {
+test("metrics render in Prometheus text format per worker, with states, HAProxy's view and versions", async () => {
   const counters = { ...createCounters(), connectionsOpen: 4, connectionsTotal: 9, closeCodes: { 1001: 5 } };
-  const text = renderMetrics([
+  const workers = [
     { name: "w_00", port: 8000, state: "RUNNING", pid: 1, restarts: 2, startedAt: 0, counters },
     {
       name: "w_01",
@@ -126,12 +126,25 @@ test("metrics render in Prometheus text format per worker", () => {
       startedAt: undefined,
       counters: undefined,
     },
-  ]);
+  ];
+  const haproxy = { pid: 7, state: "RUNNING", restarts: 1, servers: { w_00: "UP", w_01: "DOWN (drain)" } };
+  const render = fleetMetrics(async () => ({ workers, haproxy }), { wsfleet: "1.2.3", node: "20.0.0" });
+  const text = await render();
   assert.match(text, /^# TYPE wsfleet_connections_open gauge$/m);
+  assert.match(text, /^wsfleet_info\{version="1.2.3",nodejs="20.0.0"\} 1$/m);
+  assert.match(text, /^wsfleet_workers\{state="RUNNING"\} 1$/m);
+  assert.match(text, /^wsfleet_workers\{state="BACKOFF"\} 1$/m);
+  assert.match(text, /^wsfleet_workers\{state="FATAL"\} 0$/m);
+  assert.match(text, /^wsfleet_haproxy_server\{server="w_00",state="UP",admin="ready"\} 1$/m);
+  assert.match(text, /^wsfleet_haproxy_server\{server="w_01",state="DOWN",admin="drain"\} 1$/m);
+  assert.match(text, /^wsfleet_haproxy_restarts_total 1$/m);
   assert.match(text, /^wsfleet_worker_running\{worker="w_00",port="8000",state="RUNNING"\} 1$/m);
   assert.match(text, /^wsfleet_worker_running\{worker="w_01",port="8001",state="BACKOFF"\} 0$/m);
   assert.match(text, /^wsfleet_worker_restarts_total\{worker="w_00",port="8000"\} 2$/m);
   assert.match(text, /^wsfleet_connections_open\{worker="w_00",port="8000"\} 4$/m);
   assert.match(text, /^wsfleet_close_codes_total\{worker="w_00",port="8000",code="1001"\} 5$/m);
   assert.doesNotMatch(text, /wsfleet_connections_open\{worker="w_01"/);
+  // A second scrape reads the new snapshot: no series left over from the first.
+  workers.pop();
+  assert.doesNotMatch(await render(), /worker="w_01"/);
 });

@@ -1,0 +1,20 @@
+import { parseInteger } from "../config/parsers.js";
+import { MAX_WORKERS, type RawOptions } from "../config/settings.js";
+import { controlledPrimary, controlRequest, expectOk } from "./control-client.js";
+import type { FleetStatus } from "./control-server.js";
+import { formatStatus } from "./status.js";
+
+/** `wsfleet scale <n>`: grow or shrink the running fleet to n workers (HAProxy follows); prints the new status. */
+export async function scalePrimary(raw: RawOptions, rawCount: string): Promise<string> {
+  const count = parseInteger(
+    "wsfleet scale <n>",
+    rawCount,
+    1,
+    MAX_WORKERS,
+    `a whole number of workers from 1 to ${MAX_WORKERS}, for example wsfleet scale 4`,
+  );
+  const primary = await controlledPrimary(raw.pid);
+  const body = expectOk(await controlRequest(primary, "POST", `/scale?workers=${count}`), primary);
+  const status = JSON.parse(body) as FleetStatus;
+  return `scaled to ${status.workers.length} workers\n${formatStatus(status, Date.now())}`;
+}
