@@ -12,9 +12,10 @@ export interface ParsedCommand {
 
 const SIGNALS_HELP = `
 Signals to the primary:
-  SIGTERM, SIGINT  graceful stop: connections closed with 1001, SIGKILL after --stop-timeout (a second SIGINT: at once)
+  SIGTERM, SIGINT  graceful stop: connections closed with 1001, SIGKILL after --stop-timeout (a second SIGINT: at once;
+                   also: wsfleet stop)
   SIGHUP           rolling restart, one worker at a time; old connections closed with 1012 (also: wsfleet reload)
-  SIGTTIN, SIGTTOU one worker more, one worker less`;
+  SIGTTIN, SIGTTOU one worker more, one worker less (also: wsfleet scale <n>)`;
 
 /** The README's markdown, flattened for a terminal: no backticks, links as their text. */
 function plainText(markdown: string): string {

@@ -45,27 +45,28 @@ function renderRows(frame) {
       cell("haproxy"),
       cell(haproxy.state, `state-${haproxy.state}`),
       cell(haproxy.pid, "num pid"),
-      cell("-"),
-      cell("-"),
+      cell("-", "num"),
+      cell("-", "num"),
       cell(haproxy.restarts, "num restarts"),
-      cell("-"),
-      cell("-"),
+      cell("-", "num"),
+      cell("-", "num"),
       cell("-"),
     );
     rows.push(tr);
   }
   byId("rows").replaceChildren(...rows);
   const running = frame.workers.filter((worker) => worker.state === "RUNNING").length;
+  const plural = (count, noun) => `${count} ${noun}${count === 1 ? "" : "s"}`;
   byId("summary").textContent =
-    `${running}/${frame.workers.length} workers running · ${frame.connections} connections · ${frame.messagesPerSec} messages/s`;
+    `${running}/${plural(frame.workers.length, "worker")} running · ${plural(frame.connections, "connection")} · ${frame.messagesPerSec} messages/s`;
 }
 
 function chart(id, label, stroke, data) {
-  const width = Math.max(320, Math.floor((document.body.clientWidth - 80) / 2));
+  const width = Math.max(300, byId(id).clientWidth);
   const options = {
     width,
     height: 220,
-    series: [{}, { label, stroke, width: 2, fill: `${stroke}22` }],
+    series: [{}, { label, stroke, width: 2, fill: `${stroke}22`, points: { show: false } }],
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
     legend: { show: false },
   };
