@@ -21,13 +21,19 @@ module.exports = {
       "worker-side-stays-out-of-the-primary",
       "The built-in worker (worker/, apps/, api/) never imports supervision, config, fleet, haproxy or CLI code.",
       { path: WORKER_SIDE },
-      { path: "^src/(supervise|config|cli|fleet|haproxy|metrics)/" },
+      { path: "^src/(supervise|config|cli|fleet|haproxy|metrics|dashboard)/" },
     ),
     forbid(
       "haproxy-does-not-know-the-fleet",
       "haproxy/ implements the fleet's LoadBalancer interface without importing fleet/ or cli/; cli/ wires them.",
       { path: "^src/haproxy/" },
       { path: "^src/(fleet|cli)/" },
+    ),
+    forbid(
+      "dashboard-and-metrics-do-not-know-the-cli",
+      "dashboard/ and metrics/ render the statuses they are handed; cli/ wires them to the fleet and HAProxy.",
+      { path: "^src/(dashboard|metrics)/" },
+      { path: "^src/cli/" },
     ),
     forbid(
       "fleet-does-not-know-haproxy",
