@@ -143,3 +143,12 @@ test("--dashboard in headless Chromium (token asked, rows, messages/s, kill -9) 
   const now = await statusOf();
   assert.equal((await rowsOf(page))["websockets-test_01"].pid, String(now.workers[1].pid));
 });
+
+test("--dashboard beyond loopback without --dashboard-token: exit 2 naming it, before anything starts", async () => {
+  const { code, stderr } = await runPrimary(["--workers", "1", "--dashboard", "0.0.0.0:9200"]);
+  assert.equal(code, 2);
+  assert.match(
+    stderr,
+    /WSFLEET_INVALID_OPTION: --dashboard 0\.0\.0\.0:9200 listens beyond loopback.*: add --dashboard-token <token>/,
+  );
+});

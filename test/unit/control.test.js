@@ -97,7 +97,7 @@ test("--dashboard beyond loopback needs --dashboard-token; a token alone is a mi
       () => validateOptions(raw, defaults),
       (error) => error instanceof WsfleetError && error.exitCode === 2 && pattern.test(error.message),
     );
-  refused({ dashboard: "0.0.0.0:9200" }, /--dashboard-token: .*a token when the dashboard listens on 0\.0\.0\.0/);
+  refused({ dashboard: "0.0.0.0:9200" }, /--dashboard 0\.0\.0\.0:9200 listens beyond loopback.*add --dashboard-token/);
   refused({ dashboardToken: "0123456789abcdef" }, /--dashboard-token: .*together with --dashboard/);
   refused(
     { dashboard: "0.0.0.0:9200", dashboardToken: "short" },
