@@ -46,6 +46,8 @@ export const EXIT_INTERRUPTED = 130;
 export class Primary {
   private stopping: Promise<void> | undefined;
   private readonly beforeExitHooks: Array<(exitCode: number) => Promise<void>> = [];
+  /** Set once everything has stopped: hooks added from then on run at once. */
+  private exitingWith: number | undefined;
 
   constructor(private readonly parts: PrimaryParts) {}
 
@@ -70,6 +72,7 @@ export class Primary {
       if (exitCode === 0) {
         logger.event("info", "shutdown", `all workers${balancer ? " and haproxy" : ""} stopped; exiting`);
       }
+      this.exitingWith = exitCode;
       await Promise.all(this.beforeExitHooks.map((hook) => hook(exitCode).catch(() => {})));
       this.parts.exit(exitCode);
     })();
@@ -78,7 +81,8 @@ export class Primary {
 
   /** `hook` runs once everything has stopped, just before the exit (`wsfleet stop` hears the exit code). */
   beforeExit(hook: (exitCode: number) => Promise<void>): void {
-    this.beforeExitHooks.push(hook);
+    if (this.exitingWith === undefined) this.beforeExitHooks.push(hook);
+    else void hook(this.exitingWith).catch(() => {});
   }
 
   /** `wsfleet stop`: the same graceful stop as SIGTERM; resolves just before the exit. */

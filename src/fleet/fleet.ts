@@ -35,6 +35,8 @@ export class Fleet extends EventEmitter {
   private readonly workers: FleetWorker[] = [];
   private balancer: LoadBalancer | undefined;
   private rolling: Promise<void> | undefined;
+  /** The changes (scale, restart) run one after another, in the order asked, as gunicorn's arbiter takes its signals. */
+  private changes: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
   constructor(
@@ -82,31 +84,73 @@ export class Fleet extends EventEmitter {
    * `wsfleet scale <n>`: one SIGTTIN or SIGTTOU at a time until there are `count` workers (at least 1), each added
    * worker settled and in the balancer before the next. Stops early if a worker cannot be added (port taken).
    */
-  async scaleTo(count: number): Promise<void> {
-    const target = Math.max(1, count);
-    while (!this.stopped && this.workers.length !== target) {
-      const before = this.workers.length;
-      if (before < target) await this.addWorker();
-      else await this.removeWorker();
-      if (this.workers.length === before) return;
-    }
-    await this.settled();
+  scaleTo(count: number): Promise<void> {
+    return this.inTurn(async () => {
+      const target = Math.max(1, count);
+      while (!this.stopped && this.workers.length !== target) {
+        const before = this.workers.length;
+        if (before < target) await this.grow();
+        else await this.shrink();
+        if (this.workers.length === before) return;
+      }
+      await this.settled();
+    });
   }
 
   /**
    * `wsfleet restart <name>`: that one worker drained in the balancer, replaced (1012) and admitted again, as one
    * step of a rolling restart; a FATAL one gets a fresh start. Resolves false if no slot has that name.
    */
-  async restartWorker(name: string): Promise<boolean> {
-    const worker = this.workers.find((each) => each.slot.name === name);
-    if (!worker || this.stopped) return false;
-    await this.restartOne(worker);
-    await worker.process.waitFor(["RUNNING", "FATAL", "STOPPED"]);
-    return true;
+  restartWorker(name: string): Promise<boolean> {
+    if (!this.hasWorker(name)) return Promise.resolve(false);
+    return this.inTurn(async () => {
+      const worker = this.workers.find((each) => each.slot.name === name);
+      if (!worker || this.stopped) return false;
+      await this.restartOne(worker);
+      await worker.process.waitFor(["RUNNING", "FATAL", "STOPPED"]);
+      return true;
+    });
   }
 
   /** gunicorn's TTIN: one more worker on the next port; the balancer takes it once it has settled. */
-  async addWorker(): Promise<void> {
+  addWorker(): Promise<void> {
+    return this.inTurn(() => this.grow());
+  }
+
+  /** gunicorn's TTOU: drain and stop the last worker gracefully; the last one is never removed. */
+  removeWorker(): Promise<void> {
+    return this.inTurn(() => this.shrink());
+  }
+
+  /** SIGHUP: replace workers one at a time, each replacement RUNNING before the next; old connections get 1012. */
+  rollingRestart(): Promise<void> {
+    if (this.rolling) return this.rolling;
+    this.rolling = this.inTurn(() => this.runRollingRestart()).finally(() => {
+      this.rolling = undefined;
+    });
+    return this.rolling;
+  }
+
+  /** Graceful stop: every worker gets SIGTERM (built-in ones close connections with 1001), SIGKILL after stop-timeout. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.workers.map((worker) => worker.process.stop()));
+  }
+
+  /** A second Ctrl-C: no waiting. */
+  kill(): void {
+    this.stopped = true;
+    for (const worker of this.workers) worker.process.kill();
+  }
+
+  /** Runs `change` once the changes asked before it are done. */
+  private inTurn<T>(change: () => Promise<T>): Promise<T> {
+    const turn = this.changes.then(change);
+    this.changes = turn.catch(() => {});
+    return turn;
+  }
+
+  private async grow(): Promise<void> {
     if (this.stopped) return;
     const { host, ports } = this.options;
     const slot = slotFor(this.options.name, ports, this.workers.length);
@@ -130,8 +174,7 @@ export class Fleet extends EventEmitter {
     });
   }
 
-  /** gunicorn's TTOU: drain and stop the last worker gracefully; the last one is never removed. */
-  async removeWorker(): Promise<void> {
+  private async shrink(): Promise<void> {
     if (this.stopped || this.workers.length <= 1) return;
     const worker = this.workers.pop();
     if (!worker) return;
@@ -142,27 +185,6 @@ export class Fleet extends EventEmitter {
     await this.balancer?.remove(slot.name, this.workers.length).catch((error: Error) => {
       this.deps.logger.event("error", "scale", `could not remove ${slot.name} from the balancer: ${error.message}`);
     });
-  }
-
-  /** SIGHUP: replace workers one at a time, each replacement RUNNING before the next; old connections get 1012. */
-  rollingRestart(): Promise<void> {
-    if (this.rolling) return this.rolling;
-    this.rolling = this.runRollingRestart().finally(() => {
-      this.rolling = undefined;
-    });
-    return this.rolling;
-  }
-
-  /** Graceful stop: every worker gets SIGTERM (built-in ones close connections with 1001), SIGKILL after stop-timeout. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await Promise.all(this.workers.map((worker) => worker.process.stop()));
-  }
-
-  /** A second Ctrl-C: no waiting. */
-  kill(): void {
-    this.stopped = true;
-    for (const worker of this.workers) worker.process.kill();
   }
 
   private async runRollingRestart(): Promise<void> {

@@ -206,3 +206,27 @@ test("restartWorker replaces only the named worker, drained and admitted like on
     ],
   );
 });
+
+test("changes run one at a time: a restart asked during a scale waits until the new worker is in the balancer", async () => {
+  const { fleet, children, log, balancer, listen } = setup(1);
+  await fleet.start();
+  fleet.attach(balancer);
+  await listen(children[0]);
+  log.length = 0;
+  const scaled = fleet.scaleTo(2);
+  const restarted = fleet.restartWorker("websockets-test_00");
+  await flush();
+  assert.deepEqual(log, ["check 9001", "spawn websockets-test_01"], "the restart waits its turn");
+  await listen(children[1]);
+  await scaled;
+  await flush();
+  assert.deepEqual(log.slice(2), [
+    "add websockets-test_01:9001 (2)",
+    "drain websockets-test_00",
+    "drain 1012 to websockets-test_00",
+  ]);
+  children[0].exit(0);
+  await flush();
+  await listen(children[2]);
+  assert.equal(await restarted, true);
+});
