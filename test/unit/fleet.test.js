@@ -44,6 +44,16 @@ function setup(workers = 2) {
   return { fleet, clock, children, log, balancer, listen };
 }
 
+/** A fleet whose workers are all RUNNING, behind the recording balancer, with an empty log. */
+async function running(workers) {
+  const parts = setup(workers);
+  await parts.fleet.start();
+  parts.fleet.attach(parts.balancer);
+  for (const child of [...parts.children]) await parts.listen(child);
+  parts.log.length = 0;
+  return parts;
+}
+
 test("start checks every port before it spawns anything", async () => {
   const { fleet, log } = setup(3);
   await fleet.start();
@@ -138,11 +148,7 @@ test("all-fatal is emitted once every slot has given up, not before", async () =
 });
 
 test("scaleTo grows one worker at a time, each in the balancer before the next, and shrinks from the end", async () => {
-  const { fleet, children, log, balancer, listen } = setup(1);
-  await fleet.start();
-  fleet.attach(balancer);
-  await listen(children[0]);
-  log.length = 0;
+  const { fleet, children, log, listen } = await running(1);
   const grown = fleet.scaleTo(3);
   await flush();
   assert.deepEqual(log, ["check 9001", "spawn websockets-test_01"], "the second waits for the first to settle");
@@ -178,11 +184,7 @@ test("scaleTo grows one worker at a time, each in the balancer before the next, 
 });
 
 test("restartWorker replaces only the named worker, drained and admitted like one step of a rolling restart", async () => {
-  const { fleet, children, log, balancer, listen } = setup(2);
-  await fleet.start();
-  fleet.attach(balancer);
-  for (const child of [...children]) await listen(child);
-  log.length = 0;
+  const { fleet, children, log, listen } = await running(2);
   assert.equal(await fleet.restartWorker("websockets-test_07"), false, "no such worker");
   assert.deepEqual(log, []);
   const done = fleet.restartWorker("websockets-test_01");
@@ -208,11 +210,7 @@ test("restartWorker replaces only the named worker, drained and admitted like on
 });
 
 test("changes run one at a time: a restart asked during a scale waits until the new worker is in the balancer", async () => {
-  const { fleet, children, log, balancer, listen } = setup(1);
-  await fleet.start();
-  fleet.attach(balancer);
-  await listen(children[0]);
-  log.length = 0;
+  const { fleet, children, log, listen } = await running(1);
   const scaled = fleet.scaleTo(2);
   const restarted = fleet.restartWorker("websockets-test_00");
   await flush();
