@@ -46,16 +46,15 @@ export class Dashboard {
   private readonly files = staticFiles();
   private readonly sampler = new Sampler();
   private readonly clients = new Set<http.ServerResponse>();
-  private readonly timer: NodeJS.Timeout;
   private latest: DashboardFrame | undefined;
 
   constructor(
     private readonly source: DashboardSource,
     private readonly token: string | undefined,
   ) {
-    this.timer = setInterval(() => void this.tick(), TICK_MS);
-    this.timer.unref();
-    void this.tick();
+    // Unref'd: the dashboard lives as long as the primary, and never keeps it alive.
+    setInterval(() => this.tick(), TICK_MS).unref();
+    this.tick();
   }
 
   readonly handler: RequestHandler = (req, res) => {
@@ -77,11 +76,6 @@ export class Dashboard {
     return true;
   };
 
-  stop(): void {
-    clearInterval(this.timer);
-    for (const res of this.clients) res.end();
-  }
-
   private subscribe(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
     res.write(`event: history\ndata: ${JSON.stringify({ pid: this.source.primaryPid, ...this.sampler.history })}\n\n`);
@@ -90,10 +84,15 @@ export class Dashboard {
     req.socket.on("close", () => this.clients.delete(res));
   }
 
-  private async tick(): Promise<void> {
-    const { workers, haproxy } = await this.source.snapshot();
-    this.latest = this.sampler.sample(workers, haproxy, Date.now());
-    const message = `data: ${JSON.stringify(this.latest)}\n\n`;
-    for (const res of this.clients) res.write(message);
+  /** One sample, sent to every open page; a failed snapshot skips this second rather than stopping the primary. */
+  private tick(): void {
+    this.source.snapshot().then(
+      ({ workers, haproxy }) => {
+        this.latest = this.sampler.sample(workers, haproxy, Date.now());
+        const message = `data: ${JSON.stringify(this.latest)}\n\n`;
+        for (const res of this.clients) res.write(message);
+      },
+      () => {},
+    );
   }
 }
