@@ -4,6 +4,7 @@ import { WsfleetError } from "../errors.js";
 import { Fleet } from "../fleet/fleet.js";
 import { workerSpawner } from "../fleet/spawn.js";
 import { HaproxyBalancer } from "../haproxy/balancer.js";
+import { haproxyVersion } from "../haproxy/check.js";
 import { formatAddress } from "../haproxy/config.js";
 import type { Logger } from "../log/logger.js";
 import { keepingLines, LogRing } from "../log/ring.js";
@@ -127,7 +128,11 @@ export async function runFleet(options: Options, printer: Logger, version: strin
   };
   await serveControl(runtimeDir, controls);
   const { dashboard: dashboardOptions } = options;
-  const renderMetrics = fleetMetrics(snapshot, { wsfleet: version, node: process.versions.node });
+  const renderMetrics = fleetMetrics(snapshot, {
+    wsfleet: version,
+    node: process.versions.node,
+    haproxy: options.haproxy ? await haproxyVersion(options.haproxy.bin) : undefined,
+  });
   const dashboard = dashboardOptions
     ? new Dashboard({ primaryPid: process.pid, snapshot }, dashboardOptions.token)
     : undefined;

@@ -41,3 +41,12 @@ export function checkConfigFile(bin: string, configPath: string): Promise<void> 
     });
   });
 }
+
+/** `haproxy -v`'s version ("2.6.12-1+deb12u1"), for wsfleet_info; undefined if it cannot be read. */
+export function haproxyVersion(bin: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(bin, ["-v"], { timeout: 10_000 }, (error, stdout) => {
+      resolve(error ? undefined : /version (\S+)/i.exec(stdout)?.[1]);
+    });
+  });
+}

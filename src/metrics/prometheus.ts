@@ -31,6 +31,8 @@ export interface FleetSnapshot {
 export interface Versions {
   wsfleet: string;
   node: string;
+  /** With --haproxy: the version `haproxy -v` reports. */
+  haproxy?: string | undefined;
 }
 
 const workerLabels = (status: WorkerStatus) => ({ worker: status.name, port: String(status.port) });
@@ -52,10 +54,13 @@ export function fleetMetrics(snapshot: () => Promise<FleetSnapshot>, versions: V
 
   new Gauge({
     name: "wsfleet_info",
-    help: "Versions of wsfleet and Node.js; always 1.",
-    labelNames: ["version", "nodejs"],
+    help: "Versions of wsfleet, Node.js and (with --haproxy) HAProxy; always 1.",
+    labelNames: ["version", "nodejs", "haproxy"],
     registers: [registry],
-  }).set({ version: versions.wsfleet, nodejs: versions.node }, 1);
+  }).set(
+    { version: versions.wsfleet, nodejs: versions.node, ...(versions.haproxy ? { haproxy: versions.haproxy } : {}) },
+    1,
+  );
   new Gauge({
     name: "wsfleet_workers",
     help: "Worker slots in each Supervisor state.",

@@ -124,8 +124,16 @@ test("wsfleet scale, restart, logs -f and stop against a running --haproxy fleet
   assert.equal(await accepts(base + 2), false, "base + 2 serves no more");
   assert.deepEqual(Object.keys((await statusOf(pid)).haproxy.servers), ["websockets-test_00"]);
 
-  // stop: returns once the primary has exited, with its status, leaving nothing behind.
+  // restart all: the rolling restart, returning once it is done.
+  const single = await statusOf(pid);
+  const rolled = await runPrimary(["restart", "all", "--pid", pid], { timeoutMs: 30_000 });
+  assert.equal(rolled.code, 0, rolled.stderr);
+  assert.match(rolled.stdout, /^rolling restart done$/m);
   const last = await statusOf(pid);
+  assert.notEqual(last.workers[0].pid, single.workers[0].pid);
+  assert.equal(last.workers[0].state, "RUNNING");
+
+  // stop: returns once the primary has exited, with its status, leaving nothing behind.
   const stopped = await runPrimary(["stop", "--pid", pid], { timeoutMs: 30_000 });
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.equal(stopped.stdout, `primary ${pid} stopped, exit status 0\n`);

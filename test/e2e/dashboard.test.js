@@ -131,6 +131,7 @@ test("--dashboard in headless Chromium (token asked, rows, messages/s, kill -9) 
     ["websockets-test_00 UP ready", "websockets-test_01 UP ready"],
   );
   assert.equal(families.get("wsfleet_info")[0].labels.nodejs, process.versions.node);
+  assert.match(families.get("wsfleet_info")[0].labels.haproxy, /^\d+\.\d+/);
 
   // kill -9 of worker 01: the page shows its new pid and restart count within 2 s.
   const old = status.workers[1];
