@@ -59,7 +59,7 @@ export async function runFleet(options: Options, printer: Logger, version: strin
     throw error;
   };
   const runtimeDir = await createRuntimeDir(removeOnDeathPrefix);
-  // Every port is checked before any process starts: the metrics port here, HAProxy's in prepare(), the workers' in
+  // Every port is checked before any process starts: metrics and dashboard here, HAProxy's in prepare(), the workers' in
   // fleet.start().
   for (const { host, port, option } of httpListeners(options)) {
     await assertPortFree(host, port, { port: option, host: option }).catch((error) => failEarly(error, async () => {}));
