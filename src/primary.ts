@@ -7,10 +7,11 @@ import { haproxyConfigText } from "./cli/haproxy-config.js";
 import { parseCommandLine } from "./cli/program.js";
 import { reloadPrimary } from "./cli/reload.js";
 import { runFleet } from "./cli/run.js";
+import { systemdNotifier } from "./cli/sd-notify.js";
 import { primaryStatus } from "./cli/status.js";
 import { validateOptions } from "./config/validate.js";
 import { formatError, WsfleetError } from "./errors.js";
-import { createLogger } from "./log/logger.js";
+import { createLogger, isJournalStream } from "./log/logger.js";
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 
@@ -22,7 +23,14 @@ try {
   else if (command === "status") process.stdout.write(await primaryStatus(raw));
   else {
     const options = resolveAppModule(validateOptions(raw, defaults), process.cwd());
-    await runFleet(options, createLogger(options.logFormat));
+    const logger = createLogger(options.logFormat, undefined, undefined, {
+      journal: isJournalStream(process.env.JOURNAL_STREAM),
+    });
+    // sd_notify(3)'s unset_environment: the socket is the primary's alone; a worker must not report for the fleet.
+    const notifySocket = process.env.NOTIFY_SOCKET;
+    delete process.env.NOTIFY_SOCKET;
+    const service = systemdNotifier(notifySocket, (message) => logger.event("warn", "sd-notify", message));
+    await runFleet(options, logger, service);
   }
 } catch (error) {
   process.stderr.write(`${formatError(error)}\n`);
