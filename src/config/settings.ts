@@ -384,8 +384,10 @@ export const SETTINGS = {
     help: "the unit's `User=`: the account the fleet runs as (default: root, as systemd does without `User=`)",
     part: "systemd",
     commands: ["systemd-unit"],
-    parse: (value, option) =>
-      parseNonEmpty(option, value, "a user name for the unit's User=, for example --user www-data"),
+    parse: (value, option) => {
+      if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(value)) return value;
+      throw invalidOption(option, value, "a user name for the unit's User=, for example --user www-data");
+    },
   }),
 } as const;
 
