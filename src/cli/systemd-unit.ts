@@ -50,7 +50,11 @@ export function systemdUnitText(raw: RawOptions, defaults: OptionDefaults, paths
   const runtimeDir = options.runtimeDir ?? DEFAULT_RUNTIME_DIR;
   const runtimeDirectory = runtimeDirectoryName(runtimeDir);
   const user = raw.user === undefined ? undefined : SETTINGS.user.parse(raw.user, longFlag(SETTINGS.user));
-  const needed = [paths.nodePath, paths.scriptPath, paths.cwd];
+  const { fleet, supervision, haproxy } = options;
+  // An --exec command runs in the directory the unit is written from ("python3 app.py"); the rest needs none.
+  const workingDirectory = fleet.worker.kind === "exec" ? paths.cwd : "/";
+  const app = fleet.worker.kind === "builtin" && fleet.worker.app ? [path.resolve(paths.cwd, fleet.worker.app)] : [];
+  const needed = [paths.nodePath, paths.scriptPath, workingDirectory, ...app];
   const inTmp = needed.find((each) => PRIVATE_TMP.some((dir) => `${each}/`.startsWith(dir)));
   if (inTmp !== undefined) {
     throw invalidOption(
@@ -59,7 +63,6 @@ export function systemdUnitText(raw: RawOptions, defaults: OptionDefaults, paths
       "node, wsfleet and the working directory outside /tmp, which the unit's PrivateTmp=yes hides: install wsfleet with npm install -g, or run this from your app's directory",
     );
   }
-  const { fleet, supervision, haproxy } = options;
   const stopMs =
     supervision.stopTimeoutMs + fleet.connections.drainTimeoutMs + (haproxy ? supervision.stopTimeoutMs : 0);
   const workers = raw.workers === undefined ? "one worker per CPU" : `${fleet.workers} workers`;
@@ -69,7 +72,7 @@ export function systemdUnitText(raw: RawOptions, defaults: OptionDefaults, paths
     scriptPath: paths.scriptPath,
     args: [...fleetArguments(raw, paths.cwd), "--runtime-dir", runtimeDir],
     runtimeDirectory,
-    workingDirectory: paths.cwd,
+    workingDirectory,
     user,
     timeoutStopSecs: Math.ceil(stopMs / 1000) + STOP_MARGIN_SECS,
     // HAProxy holds two descriptors per connection (client and server side), up to its frontend's maxconn; a worker

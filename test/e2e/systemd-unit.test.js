@@ -50,7 +50,7 @@ test("wsfleet systemd-unit: a Type=notify unit for the fleet; systemd-analyze ve
   assert.ok(Number(directive(unit, "LimitNOFILE")) >= 2 * 10_000, "room for HAProxy's 10000 connections");
   assert.equal(directive(unit, "RuntimeDirectory"), "wsfleet");
   assert.equal(directive(unit, "User"), "www-data");
-  assert.equal(directive(unit, "WorkingDirectory"), REPO);
+  assert.equal(directive(unit, "WorkingDirectory"), "/", "only --exec commands need the directory they were given in");
   for (const [name, value] of [
     ["NoNewPrivileges", "yes"],
     ["ProtectSystem", "strict"],
@@ -79,6 +79,7 @@ test("wsfleet systemd-unit: --exec words quoted for systemd (% and $ doubled); -
     / --exec "python3 app.py \\"\$\$HOME\\" 100%%" --runtime-dir \/run\/ws\/a$/,
   );
   assert.equal(directive(result.stdout, "RuntimeDirectory"), "ws/a");
+  assert.equal(directive(result.stdout, "WorkingDirectory"), REPO);
   assert.deepEqual(await verify(t, result.stdout), { code: 0, output: "" });
 
   const outside = await runPrimary(["systemd-unit", "--runtime-dir", "/var/lib/wsfleet"]);
