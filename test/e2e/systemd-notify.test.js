@@ -115,3 +115,26 @@ test("--runtime-dir: the runtime dir goes there, status and reload find it there
   primary.child.kill("SIGKILL");
   assert.ok(await eventually(() => readdirSync(runtimeDir).length === 0, 5000), "runtime dir left after SIGKILL");
 });
+
+test("NOTIFY_SOCKET with --haproxy: READY=1 only once HAProxy runs and sees every worker UP", async (t) => {
+  const notify = await listenNotifySocket(t);
+  const base = await freePortRange(3);
+  const primary = startPrimary(
+    t,
+    [
+      ...["--workers", "2", "--base-port", String(base), "--host", "127.0.0.1", "--start-secs", "0"],
+      ...["--haproxy", "--frontend-host", "127.0.0.1", "--frontend-port", String(base + 2)],
+    ],
+    { env: { NOTIFY_SOCKET: notify.socketPath } },
+  );
+  const ready = await within(notify.waitFor("READY=1"), 20_000);
+  assert.ok(ready, "no READY=1 within 20 s");
+  const started = primary.events.find((event) => event.event === "haproxy-started");
+  assert.ok(started && eventTimeMs(started) <= ready.timeMs, "READY=1 before HAProxy was started");
+  assert.match(ready.message, /^STATUS=2 of 2 workers RUNNING, haproxy in front$/m);
+  const status = await runPrimary(["status", "--json", "--pid", String(primary.child.pid)]);
+  assert.deepEqual(JSON.parse(status.stdout).haproxy.servers, {
+    "websockets-test_00": "UP",
+    "websockets-test_01": "UP",
+  });
+});
