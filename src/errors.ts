@@ -12,9 +12,8 @@ export type WsfleetErrorCode =
   | "WSFLEET_HAPROXY_FATAL"
   | "WSFLEET_NO_PRIMARY"
   | "WSFLEET_STATUS_FAILED"
-  | "WSFLEET_UNKNOWN_WORKER"
-  | "WSFLEET_CLIENT_FAILED"
-  | "WSFLEET_DASHBOARD_FAILED";
+  | "WSFLEET_RUNTIME_DIR"
+  | "WSFLEET_UNKNOWN_WORKER";
 
 export class WsfleetError extends Error {
   readonly code: WsfleetErrorCode;

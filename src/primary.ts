@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** The primary: parse the command line, validate the options once, then run the fleet or a subcommand. */
+import { realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
+import { fileURLToPath } from "node:url";
 import { resolveAppModule } from "./cli/app-module.js";
 import { runClient } from "./cli/client.js";
 import { haproxyConfigText } from "./cli/haproxy-config.js";
@@ -11,11 +13,13 @@ import { reloadPrimary } from "./cli/reload.js";
 import { restartWorker } from "./cli/restart.js";
 import { runFleet } from "./cli/run.js";
 import { scalePrimary } from "./cli/scale.js";
+import { systemdNotifier } from "./cli/sd-notify.js";
 import { primaryStatus } from "./cli/status.js";
 import { stopPrimary } from "./cli/stop.js";
+import { systemdUnitText } from "./cli/systemd-unit.js";
 import { validateOptions } from "./config/validate.js";
 import { formatError, WsfleetError } from "./errors.js";
-import { createLogger } from "./log/logger.js";
+import { createLogger, isJournalStream } from "./log/logger.js";
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 
@@ -37,9 +41,19 @@ try {
   } else if (command === "client") {
     const caFile = process.env.SSL_CERT_FILE ?? "/etc/ssl/certs/ca-certificates.crt";
     process.exitCode = await runClient(arg ?? "", { input: process.stdin, output: process.stdout, caFile });
+  } else if (command === "systemd-unit") {
+    const scriptPath = realpathSync(fileURLToPath(import.meta.url));
+    write(systemdUnitText(raw, defaults, { nodePath: process.execPath, scriptPath, cwd: process.cwd() }));
   } else {
     const options = resolveAppModule(validateOptions(raw, defaults), process.cwd());
-    await runFleet(options, createLogger(options.logFormat), version);
+    const logger = createLogger(options.logFormat, undefined, undefined, {
+      journal: isJournalStream(process.env.JOURNAL_STREAM),
+    });
+    // sd_notify(3)'s unset_environment: the socket is the primary's alone; a worker must not report for the fleet.
+    const notifySocket = process.env.NOTIFY_SOCKET;
+    delete process.env.NOTIFY_SOCKET;
+    const service = systemdNotifier(notifySocket, (message) => logger.event("warn", "sd-notify", message));
+    await runFleet(options, logger, service, version);
   }
 } catch (error) {
   process.stderr.write(`${formatError(error)}\n`);

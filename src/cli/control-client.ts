@@ -1,5 +1,6 @@
 import http from "node:http";
 import path from "node:path";
+import type { RawOptions } from "../config/settings.js";
 import { WsfleetError } from "../errors.js";
 import { choosePrimary } from "./choose-primary.js";
 import { CONTROL_SOCKET, type RunningPrimary } from "./runtime-dir.js";
@@ -10,9 +11,9 @@ interface ControlAnswer {
   body: string;
 }
 
-/** The primary a command talks to (`--pid`, or the only one running), with its control socket. */
-export async function controlledPrimary(rawPid: string | undefined): Promise<RunningPrimary> {
-  const primary = await choosePrimary(rawPid);
+/** The primary a command talks to (`--pid`, or the only one running in --runtime-dir), with its control socket. */
+export async function controlledPrimary(raw: RawOptions): Promise<RunningPrimary> {
+  const primary = await choosePrimary(raw.pid, raw.runtimeDir);
   if (!primary.dir) {
     throw new WsfleetError("WSFLEET_STATUS_FAILED", `primary ${primary.pid} has no runtime directory of this user`);
   }

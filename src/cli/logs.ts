@@ -16,7 +16,7 @@ export async function showLogs(
     raw.lines === undefined
       ? DEFAULT_LOG_LINES
       : parseInteger("--lines", raw.lines, 0, 100_000, "how many of the last lines to show, for example --lines 50");
-  const primary = await controlledPrimary(raw.pid);
+  const primary = await controlledPrimary(raw);
   const query = new URLSearchParams({ lines: String(lines), ...(name === undefined ? {} : { name }) });
   if (raw.follow) query.set("follow", "1");
   const answer = await controlRequest(primary, "GET", `/logs?${query}`, { onChunk: write });

@@ -1,5 +1,6 @@
 import type { EventEmitter } from "node:events";
 import type { Logger } from "../log/logger.js";
+import type { ServiceNotifier } from "./sd-notify.js";
 
 /** What the primary runs: the fleet, and HAProxy in front when --haproxy is given. */
 export interface PrimaryParts {
@@ -12,11 +13,15 @@ export interface PrimaryParts {
     removeWorker(): Promise<void>;
     scaleTo(count: number): Promise<void>;
     restartWorker(name: string): Promise<boolean>;
+    /** "2 of 2 workers RUNNING": systemd's STATUS= line. */
+    summary(): string;
   };
   balancer?: { stop(): Promise<void>; kill(): void } | undefined;
   /** The orphan guard: closed last, once every process it watches is gone. */
   guard: { close(): void };
   logger: Logger;
+  /** systemd's side (sd_notify): sends nothing when the primary does not run under a Type=notify unit. */
+  service?: ServiceNotifier;
   exit(code: number): void;
 }
 
@@ -48,6 +53,8 @@ export class Primary {
   private readonly beforeExitHooks: Array<(exitCode: number) => Promise<void>> = [];
   /** Set once everything has stopped: hooks added from then on run at once. */
   private exitingWith: number | undefined;
+  private isReady = false;
+  private reloading: Promise<void> | undefined;
 
   constructor(private readonly parts: PrimaryParts) {}
 
@@ -65,6 +72,7 @@ export class Primary {
     if (this.stopping) return this.stopping;
     const { fleet, balancer, guard, logger } = this.parts;
     logger.event(reason.level, reason.event, reason.message);
+    const stoppingSent = this.notify("STOPPING=1", `STATUS=stopping: ${reason.message}`);
     this.stopping = (async () => {
       await fleet.stop();
       await balancer?.stop();
@@ -72,6 +80,7 @@ export class Primary {
       if (exitCode === 0) {
         logger.event("info", "shutdown", `all workers${balancer ? " and haproxy" : ""} stopped; exiting`);
       }
+      await stoppingSent;
       this.exitingWith = exitCode;
       await Promise.all(this.beforeExitHooks.map((hook) => hook(exitCode).catch(() => {})));
       this.parts.exit(exitCode);
@@ -102,13 +111,14 @@ export class Primary {
     if (this.stopping) return;
     this.parts.logger.event("info", "scale", `scaling from ${this.parts.fleet.size} to ${count} workers`);
     await this.parts.fleet.scaleTo(count);
+    this.notifyStatus();
   }
 
   /** `wsfleet restart <name>`: one worker drained and replaced; `all` is the rolling restart (SIGHUP). */
   async restart(name: string): Promise<boolean> {
     if (this.stopping) return false;
     if (name !== "all") return this.parts.fleet.restartWorker(name);
-    await this.parts.fleet.rollingRestart();
+    await this.reload();
     return true;
   }
 
@@ -138,19 +148,56 @@ export class Primary {
     this.parts.exit(EXIT_INTERRUPTED);
   }
 
+  /** Every worker has settled (and HAProxy sees them UP): systemd may start what comes after us (READY=1). */
+  markReady(): void {
+    if (this.stopping || this.isReady) return;
+    this.isReady = true;
+    void this.notify("READY=1", `STATUS=${this.statusLine()}`);
+  }
+
   /** SIGHUP: rolling restart, one worker at a time. */
   handleHup(): void {
-    if (!this.stopping) void this.parts.fleet.rollingRestart();
+    void this.reload();
+  }
+
+  /**
+   * The rolling restart of SIGHUP and `wsfleet restart all`; systemd sees RELOADING=1 until it is done (READY=1).
+   * Resolves when it is done; one asked while one runs joins it.
+   */
+  reload(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    if (this.reloading) return this.reloading;
+    const { fleet } = this.parts;
+    if (!this.isReady) return fleet.rollingRestart();
+    void this.notify("RELOADING=1", `STATUS=rolling restart of ${fleet.size} workers`);
+    this.reloading = fleet.rollingRestart().finally(() => {
+      this.reloading = undefined;
+      if (!this.stopping) void this.notify("READY=1", `STATUS=${this.statusLine()}`);
+    });
+    return this.reloading;
   }
 
   /** SIGTTIN: one worker more. */
   handleTtin(): void {
-    if (!this.stopping) void this.parts.fleet.addWorker();
+    if (!this.stopping) void this.parts.fleet.addWorker().then(() => this.notifyStatus());
   }
 
   /** SIGTTOU: one worker less. */
   handleTtou(): void {
-    if (!this.stopping) void this.parts.fleet.removeWorker();
+    if (!this.stopping) void this.parts.fleet.removeWorker().then(() => this.notifyStatus());
+  }
+
+  private statusLine(): string {
+    return `${this.parts.fleet.summary()}${this.parts.balancer ? ", haproxy in front" : ""}`;
+  }
+
+  /** A new worker count for systemd's status line (after scaling). */
+  private notifyStatus(): void {
+    if (this.isReady && !this.stopping && !this.reloading) void this.notify(`STATUS=${this.statusLine()}`);
+  }
+
+  private notify(...assignments: string[]): Promise<void> {
+    return this.parts.service?.notify(...assignments) ?? Promise.resolve();
   }
 
   /** Nothing is left that could serve (every worker FATAL, or HAProxy FATAL): stop the rest and exit 1. */

@@ -40,6 +40,11 @@ const SUBCOMMANDS: ReadonlyArray<[Exclude<CommandName, "run">, string[], string]
   ["haproxy-config", [], "print a WebSocket-ready haproxy.cfg for a fleet, for an HAProxy you run yourself"],
   ["reload", [], "rolling restart of a running primary (sends it SIGHUP); finds a running primary by itself"],
   ["status", [], "the state of a running primary's workers (and its HAProxy), like supervisorctl status"],
+  [
+    "systemd-unit",
+    [],
+    "print a systemd unit (Type=notify, reload, hardening) that runs the fleet these options describe",
+  ],
   ["scale", ["<n>"], "grow or shrink the running fleet to n workers (HAProxy follows); waits until they have settled"],
   ["restart", ["<name>"], "drain and replace one worker (as in a rolling restart), or all of them: restart all"],
   ["stop", [], "graceful stop of the running primary (as SIGTERM); waits until it has exited, returns its status"],

@@ -8,7 +8,7 @@ import { formatStatus } from "./status.js";
  * `wsfleet restart all` is the rolling restart itself (as `wsfleet reload`, but it waits until it is done).
  */
 export async function restartWorker(raw: RawOptions, name: string): Promise<string> {
-  const primary = await controlledPrimary(raw.pid);
+  const primary = await controlledPrimary(raw);
   const before = JSON.parse(expectOk(await controlRequest(primary, "GET", "/status"), primary)) as FleetStatus;
   const body = expectOk(await controlRequest(primary, "POST", `/restart?name=${encodeURIComponent(name)}`), primary);
   const after = JSON.parse(body) as FleetStatus;

@@ -19,6 +19,7 @@ import { killGroup } from "../supervise/process-group.js";
 import { type Controls, serveControl } from "./control-server.js";
 import { Primary } from "./primary.js";
 import { createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
+import type { ServiceNotifier } from "./sd-notify.js";
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
@@ -41,11 +42,16 @@ function httpListeners(options: Options): Array<{ host: string; port: number; op
  * `wsfleet` without a subcommand: start the orphan guard first (so a SIGKILL at any moment after leaves nothing),
  * check every port, start the workers, then HAProxy once they have settled, then hand signals to the Primary.
  */
-export async function runFleet(options: Options, printer: Logger, version: string): Promise<void> {
+export async function runFleet(
+  options: Options,
+  printer: Logger,
+  service: ServiceNotifier | undefined,
+  version: string,
+): Promise<void> {
   const logs = new LogRing(LOG_LINES_KEPT);
   const logger = keepingLines(printer, logs);
   const { fleet: fleetOptions, supervision } = options;
-  const removeOnDeathPrefix = runtimeDirPrefix(process.pid);
+  const removeOnDeathPrefix = runtimeDirPrefix(process.pid, options.runtimeDir);
   const guard = new OrphanGuard({
     primaryPid: process.pid,
     removeOnDeathPrefix,
@@ -58,7 +64,7 @@ export async function runFleet(options: Options, printer: Logger, version: strin
     guard.close();
     throw error;
   };
-  const runtimeDir = await createRuntimeDir(removeOnDeathPrefix);
+  const runtimeDir = await createRuntimeDir(removeOnDeathPrefix).catch((error) => failEarly(error, async () => {}));
   // Every port is checked before any process starts: metrics and dashboard here, HAProxy's in prepare(), the workers' in
   // fleet.start().
   for (const { host, port, option } of httpListeners(options)) {
@@ -93,7 +99,7 @@ export async function runFleet(options: Options, printer: Logger, version: strin
     signalGroup: killGroup,
     assertPortFree: (host, port, option) => assertPortFree(host, port, { port: option, host: "--host" }),
   });
-  const primary = new Primary({ fleet, balancer, guard, logger, exit: (code) => process.exit(code) });
+  const primary = new Primary({ fleet, balancer, guard, logger, service, exit: (code) => process.exit(code) });
   primary.listen(process);
   fleet.on("all-fatal", () => {
     void primary.fail("every worker is FATAL: nothing left to serve; exiting with status 1");
@@ -187,4 +193,30 @@ export async function runFleet(options: Options, printer: Logger, version: strin
       },
     );
   }
+  await announceReady(primary, fleet, balancer, logger);
+}
+
+/**
+ * Ready (systemd's READY=1) once every worker has settled, RUNNING or FATAL, and with --haproxy once HAProxy's
+ * checks see every RUNNING worker UP: only then can a client get through.
+ */
+async function announceReady(
+  primary: Primary,
+  fleet: Fleet,
+  balancer: HaproxyBalancer | undefined,
+  logger: Logger,
+): Promise<void> {
+  await fleet.settled();
+  if (balancer) {
+    const running = fleet
+      .status()
+      .filter((worker) => worker.state === "RUNNING")
+      .map((worker) => worker.name);
+    if (!(await balancer.waitUntilUp(running))) {
+      logger.event("warn", "ready", "haproxy does not see every RUNNING worker UP yet; reporting ready anyway");
+    }
+  }
+  if (primary.isStopping) return;
+  logger.event("info", "ready", `ready: ${fleet.summary()}${balancer ? ", haproxy sees them UP" : ""}`);
+  primary.markReady();
 }

@@ -13,7 +13,7 @@ export async function scalePrimary(raw: RawOptions, rawCount: string): Promise<s
     MAX_WORKERS,
     `a whole number of workers from 1 to ${MAX_WORKERS}, for example wsfleet scale 4`,
   );
-  const primary = await controlledPrimary(raw.pid);
+  const primary = await controlledPrimary(raw);
   const body = expectOk(await controlRequest(primary, "POST", `/scale?workers=${count}`), primary);
   const status = JSON.parse(body) as FleetStatus;
   return `scaled to ${status.workers.length} workers\n${formatStatus(status, Date.now())}`;

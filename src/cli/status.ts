@@ -50,7 +50,7 @@ export function formatStatus(status: FleetStatus, nowMs: number): string {
 
 /** `wsfleet status`: asks the running primary over its control socket. */
 export async function primaryStatus(raw: RawOptions): Promise<string> {
-  const primary = await controlledPrimary(raw.pid);
+  const primary = await controlledPrimary(raw);
   const body = expectOk(await controlRequest(primary, "GET", "/status", { timeoutMs: 5000 }), primary);
   const status = JSON.parse(body) as FleetStatus;
   return raw.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, Date.now());

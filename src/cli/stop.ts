@@ -21,7 +21,7 @@ function isRunning(pid: number): boolean {
  * primary has exited and returns its exit status, like `supervisorctl shutdown` but waiting.
  */
 export async function stopPrimary(raw: RawOptions): Promise<{ text: string; exitCode: number }> {
-  const primary = await controlledPrimary(raw.pid);
+  const primary = await controlledPrimary(raw);
   const answer = JSON.parse(expectOk(await controlRequest(primary, "POST", "/stop"), primary)) as {
     exitCode: number;
   };

@@ -22,6 +22,7 @@ export type CommandName =
   | "haproxy-config"
   | "reload"
   | "status"
+  | "systemd-unit"
   | "scale"
   | "restart"
   | "stop"
@@ -39,7 +40,8 @@ type Part =
   | "haproxy"
   | "frontend"
   | "haproxy-config"
-  | "control";
+  | "control"
+  | "systemd";
 
 export interface Setting<T = unknown> {
   /** A switch takes no value: true when given. */
@@ -61,8 +63,9 @@ function setting<const S extends Setting>(spec: S): S {
   return Object.freeze(spec);
 }
 
-const RUN: readonly CommandName[] = ["run"];
-const RUN_AND_CONFIG: readonly CommandName[] = ["run", "haproxy-config"];
+// `wsfleet systemd-unit` takes every option of the fleet it writes a unit for, and puts them in its ExecStart.
+const RUN: readonly CommandName[] = ["run", "systemd-unit"];
+const RUN_AND_CONFIG: readonly CommandName[] = ["run", "haproxy-config", "systemd-unit"];
 export const MAX_WORKERS = 1024;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export const WORKERS_HINT = `a whole number of workers from 1 to ${MAX_WORKERS}, for example --workers 4`;
@@ -182,6 +185,15 @@ export const SETTINGS = {
     part: "log",
     commands: RUN,
     parse: (value, option) => parseChoice(option, value, ["text", "json"] as const, "text or json"),
+  }),
+  runtimeDir: setting({
+    flags: "--runtime-dir <dir>",
+    help: "where the primary's private runtime directory (`wsfleet-<pid>-XXXXXX`: pid, control socket, HAProxy's config) goes; systemd's `RuntimeDirectory=`, for example `/run/wsfleet`; `status`, `reload` and the other commands look there",
+    defaultText: "`$TMPDIR`, else `/tmp`",
+    part: "control",
+    commands: ["run", "systemd-unit", "reload", "status", "scale", "restart", "stop", "logs"],
+    parse: (value, option) =>
+      parseNonEmpty(option, value, "a directory for the runtime directory, for example --runtime-dir /run/wsfleet"),
   }),
   drainTimeout: setting({
     flags: "--drain-timeout <s>",
@@ -413,6 +425,16 @@ export const SETTINGS = {
     help: "how many of the last lines to show first (default: 50)",
     part: "control",
     commands: ["logs"],
+  }),
+  user: setting({
+    flags: "--user <name>",
+    help: "the unit's `User=`: the account the fleet runs as (default: root, as systemd does without `User=`)",
+    part: "systemd",
+    commands: ["systemd-unit"],
+    parse: (value, option) => {
+      if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(value)) return value;
+      throw invalidOption(option, value, "a user name for the unit's User=, for example --user www-data");
+    },
   }),
 } as const;
 
