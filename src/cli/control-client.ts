@@ -1,4 +1,5 @@
 import http from "node:http";
+import os from "node:os";
 import path from "node:path";
 import type { RawOptions } from "../config/settings.js";
 import { WsfleetError } from "../errors.js";
@@ -15,7 +16,10 @@ interface ControlAnswer {
 export async function controlledPrimary(raw: RawOptions): Promise<RunningPrimary> {
   const primary = await choosePrimary(raw.pid, raw.runtimeDir);
   if (!primary.dir) {
-    throw new WsfleetError("WSFLEET_STATUS_FAILED", `primary ${primary.pid} has no runtime directory of this user`);
+    throw new WsfleetError(
+      "WSFLEET_STATUS_FAILED",
+      `primary ${primary.pid} has no runtime directory of this user in ${raw.runtimeDir ?? os.tmpdir()}; pass the --runtime-dir it was started with (a systemd unit: /run/wsfleet)`,
+    );
   }
   return primary;
 }

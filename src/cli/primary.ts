@@ -100,7 +100,7 @@ export class Primary {
       {
         level: "info",
         event: "shutdown",
-        message: `wsfleet stop: stopping ${this.parts.fleet.size} workers (connections closed with 1001)`,
+        message: `wsfleet stop: stopping ${workerCount(this.parts.fleet.size)} (connections closed with 1001)`,
       },
       0,
     );
@@ -128,7 +128,7 @@ export class Primary {
       {
         level: "info",
         event: "shutdown",
-        message: `received ${signal}: stopping ${this.parts.fleet.size} workers (connections closed with 1001)`,
+        message: `received ${signal}: stopping ${workerCount(this.parts.fleet.size)} (connections closed with 1001)`,
       },
       0,
     );
@@ -204,4 +204,9 @@ export class Primary {
   fail(message: string): Promise<void> {
     return this.shutdown({ level: "error", event: "fatal", message }, 1);
   }
+}
+
+/** "1 worker", "4 workers". */
+function workerCount(count: number): string {
+  return `${count} worker${count === 1 ? "" : "s"}`;
 }
