@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { HaproxyOptions, SupervisionOptions } from "../config/validate.js";
 import type { Logger } from "../log/logger.js";
+import { listenAddresses } from "../net/listen-addresses.js";
 import { assertPortFree } from "../net/port-check.js";
 import { systemClock } from "../supervise/clock.js";
 import { killGroup } from "../supervise/process-group.js";
@@ -191,7 +192,10 @@ export class HaproxyBalancer {
   async add(server: { readonly name: string; readonly port: number }, count: number): Promise<void> {
     const check = this.model?.backend.healthCheck;
     const checkArgs = check ? ` check ${serverCheckArguments(check)}` : "";
-    const address = formatAddress({ host: workerAddress(this.settings.servers.host), port: server.port });
+    // A dynamic server gets no name resolution in HAProxy 2.6 (its checks fail with "Socket error" on "localhost"):
+    // give it an address the worker listens on.
+    const [host = "127.0.0.1"] = await listenAddresses(workerAddress(this.settings.servers.host));
+    const address = formatAddress({ host, port: server.port });
     const answer = await this.runtime.send(`add server ${GUIDE_NAME}/${server.name} ${address}${checkArgs}`);
     if (!/New server registered/.test(answer))
       throw new Error(`haproxy refused to add ${server.name}: ${answer.trim()}`);

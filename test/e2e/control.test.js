@@ -6,7 +6,16 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { connect, roundTrip } from "../helpers/clients.js";
-import { eventually, FIXTURES, isAlive, PRIMARY, runPrimary, startPrimary } from "../helpers/fleet.js";
+import {
+  eventually,
+  FIXTURES,
+  isAlive,
+  PRIMARY,
+  runPrimary,
+  sleep,
+  startPrimary,
+  TIMEOUT_FACTOR,
+} from "../helpers/fleet.js";
 import { freePortRange } from "../helpers/ports.js";
 
 async function statusOf(pid) {
@@ -37,7 +46,8 @@ test("wsfleet scale, restart, logs -f and stop against a running --haproxy fleet
   const base = await freePortRange(4);
   const frontend = base + 3;
   const primary = startPrimary(t, [
-    ...["--workers", "2", "--base-port", String(base), "--host", "127.0.0.1", "--start-secs", "0"],
+    // --host left at its default, localhost: HAProxy must get an address it can check for a server added at run time.
+    ...["--workers", "2", "--base-port", String(base), "--start-secs", "0"],
     ...["--app", path.join(FIXTURES, "say-app.mjs"), "--drain-timeout", "0"],
     ...["--haproxy", "--frontend-host", "127.0.0.1", "--frontend-port", String(frontend)],
   ]);
@@ -55,6 +65,10 @@ test("wsfleet scale, restart, logs -f and stop against a running --haproxy fleet
   assert.ok(await accepts(base + 2), "the new worker serves on base + 2");
   const threeUp = await eventually(async () => upServers(await statusOf(pid)).length === 3, 5000);
   assert.ok(threeUp, JSON.stringify((await statusOf(pid)).haproxy));
+  // A server added at run time starts UP before any check: only after two check intervals (inter 1s, fall 2)
+  // would a failing check have taken it DOWN.
+  await sleep(2500 * TIMEOUT_FACTOR);
+  assert.deepEqual(upServers(await statusOf(pid)), ["websockets-test_00", "websockets-test_01", "websockets-test_02"]);
 
   // restart one worker: only its pid changes.
   const before = await statusOf(pid);
