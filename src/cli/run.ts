@@ -12,8 +12,10 @@ import { systemClock } from "../supervise/clock.js";
 import { OrphanGuard } from "../supervise/orphan-guard.js";
 import { killGroup } from "../supervise/process-group.js";
 import { serveControl } from "./control-server.js";
+import { openFilesLimit } from "./open-files.js";
 import { Primary } from "./primary.js";
 import { createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
+import { startWarnings } from "./start-warnings.js";
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
@@ -25,6 +27,7 @@ function plural(count: number, noun: string): string {
  */
 export async function runFleet(options: Options, logger: Logger): Promise<void> {
   const { fleet: fleetOptions, supervision } = options;
+  for (const warning of startWarnings(options, openFilesLimit())) logger.event("warn", warning.event, warning.message);
   const removeOnDeathPrefix = runtimeDirPrefix(process.pid);
   const guard = new OrphanGuard({
     primaryPid: process.pid,

@@ -107,7 +107,7 @@ export interface WebsocketModelInput {
 }
 
 const DEFAULT_TUNNEL_TIMEOUT_MS = 3_600_000;
-const DEFAULT_MAXCONN = 10_000;
+export const DEFAULT_MAXCONN = 10_000;
 
 /** The guide's settings plus what WebSockets need; config.ts says why each one is there. */
 export function websocketModel(input: WebsocketModelInput): HaproxyModel {
@@ -134,6 +134,14 @@ export function websocketModel(input: WebsocketModelInput): HaproxyModel {
     },
     ...(input.stats === undefined ? {} : { stats: input.stats }),
   };
+}
+
+/**
+ * The connections HAProxy can hold with `openFilesLimit` descriptors: without a global maxconn it derives its own
+ * from `ulimit -n`, two descriptors a connection after about 28 of its own (`show info`: 1024 gives 498, 20000 9986).
+ */
+export function haproxyConnectionsFor(openFilesLimit: number): number {
+  return Math.max(0, Math.floor((openFilesLimit - 28) / 2));
 }
 
 /** Where HAProxy reaches a worker that listens on `host`: a wildcard address is reached on loopback. */

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// `npm run test:chaos`: runs test/chaos/*.test.js one file at a time (the scenarios load the machine), collects
+// their figures in docs/reliability.json and renders docs/RELIABILITY.md. Exits with the tests' status.
+import { spawnSync } from "node:child_process";
+import { readdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { collectMachine } from "../bench/lib/machine.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const JSON_PATH = `${ROOT}docs/reliability.json`;
+const files = readdirSync(`${ROOT}test/chaos`)
+  .filter((name) => name.endsWith(".test.js") && (process.argv.length <= 2 || process.argv.slice(2).includes(name)))
+  .map((name) => `test/chaos/${name}`);
+const startedAt = new Date();
+writeFileSync(JSON_PATH, `${JSON.stringify({ startedAt: startedAt.toISOString(), scenarios: {} }, null, 2)}\n`);
+const run = spawnSync(
+  process.execPath,
+  ["--test", "--test-concurrency=1", "--test-timeout=600000", "--test-reporter=spec", ...files],
+  { cwd: ROOT, stdio: "inherit", env: { ...process.env, WSFLEET_RELIABILITY_JSON: JSON_PATH } },
+);
+const render = spawnSync(
+  process.execPath,
+  [
+    "scripts/reliability-report.js",
+    JSON.stringify({ machine: collectMachine(), durationSecs: (Date.now() - startedAt.getTime()) / 1000 }),
+  ],
+  { cwd: ROOT, stdio: "inherit" },
+);
+process.exit(run.status || render.status || 0);
