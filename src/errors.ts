@@ -11,7 +11,8 @@ export type WsfleetErrorCode =
   | "WSFLEET_HAPROXY_CONFIG_INVALID"
   | "WSFLEET_HAPROXY_FATAL"
   | "WSFLEET_NO_PRIMARY"
-  | "WSFLEET_STATUS_FAILED";
+  | "WSFLEET_STATUS_FAILED"
+  | "WSFLEET_RUNTIME_DIR";
 
 export class WsfleetError extends Error {
   readonly code: WsfleetErrorCode;
@@ -30,6 +31,14 @@ export function invalidOption(option: string, value: unknown, expected: string):
   return new WsfleetError(
     "WSFLEET_INVALID_OPTION",
     `invalid value for ${option}: ${JSON.stringify(value)}; expected ${expected}`,
+  );
+}
+
+/** The private runtime directory cannot be made: TMPDIR missing, not a directory, or not writable. */
+export function runtimeDirFailed(tmpDir: string, error: NodeJS.ErrnoException): WsfleetError {
+  return new WsfleetError(
+    "WSFLEET_RUNTIME_DIR",
+    `cannot create the runtime directory in ${JSON.stringify(tmpDir)} (${error.code ?? error.message}); set TMPDIR to a writable directory, for example TMPDIR=/tmp`,
   );
 }
 

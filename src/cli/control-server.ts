@@ -1,3 +1,4 @@
+import { chmodSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import type { WorkerStatus } from "../fleet/worker.js";
@@ -14,7 +15,7 @@ export interface FleetStatus {
 
 /**
  * The primary's control socket: HTTP on a unix socket in its private runtime directory (mode 700, so only this
- * user), `GET /status` → FleetStatus as JSON.
+ * user), `GET /status` → FleetStatus as JSON. The socket itself is 0600 too, as HAProxy's `stats socket ... mode 600`.
  */
 export function serveControl(runtimeDir: string, status: () => Promise<FleetStatus>): Promise<http.Server> {
   const server = http.createServer((req, res) => {
@@ -32,7 +33,9 @@ export function serveControl(runtimeDir: string, status: () => Promise<FleetStat
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(path.join(runtimeDir, CONTROL_SOCKET), () => {
+    const socketPath = path.join(runtimeDir, CONTROL_SOCKET);
+    server.listen(socketPath, () => {
+      chmodSync(socketPath, 0o600);
       server.unref();
       resolve(server);
     });

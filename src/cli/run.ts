@@ -41,7 +41,7 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
     guard.close();
     throw error;
   };
-  const runtimeDir = await createRuntimeDir(removeOnDeathPrefix);
+  const runtimeDir = await createRuntimeDir(removeOnDeathPrefix).catch((error) => failEarly(error, async () => {}));
   // Every port is checked before any process starts: the metrics port here, HAProxy's in prepare(), the workers' in
   // fleet.start().
   if (options.metrics) {

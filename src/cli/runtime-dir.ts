@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { runtimeDirFailed } from "../errors.js";
 
 /**
  * A primary's private runtime directory, `$TMPDIR/wsfleet-<pid>-XXXXXX` (mode 700 from mkdtemp): its pid for
@@ -18,7 +19,9 @@ const PRIMARY_PID_FILE = "primary.pid";
 export const CONTROL_SOCKET = "control.sock";
 
 export async function createRuntimeDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(prefix);
+  const dir = await mkdtemp(prefix).catch((error: NodeJS.ErrnoException) => {
+    throw runtimeDirFailed(path.dirname(prefix), error);
+  });
   await writeFile(path.join(dir, PRIMARY_PID_FILE), `${process.pid}\n`, { mode: 0o600 });
   // Removed on every exit of the primary but SIGKILL (a stale dir names a dead pid, which the lookups skip).
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
