@@ -2,16 +2,24 @@
 // `npm run test:chaos`: runs test/chaos/*.test.js one file at a time (the scenarios load the machine), collects
 // their figures in docs/reliability.json and renders docs/RELIABILITY.md. Exits with the tests' status.
 import { spawnSync } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { collectMachine } from "../bench/lib/machine.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const JSON_PATH = `${ROOT}docs/reliability.json`;
+function openFilesLimit() {
+  const line = readFileSync("/proc/self/limits", "utf8")
+    .split("\n")
+    .find((each) => each.startsWith("Max open files"));
+  return line ? Number(line.split(/\s{2,}/)[1]) : null;
+}
+
 const files = readdirSync(`${ROOT}test/chaos`)
   .filter((name) => name.endsWith(".test.js") && (process.argv.length <= 2 || process.argv.slice(2).includes(name)))
   .map((name) => `test/chaos/${name}`);
 const startedAt = new Date();
+mkdirSync(`${ROOT}docs`, { recursive: true });
 writeFileSync(JSON_PATH, `${JSON.stringify({ startedAt: startedAt.toISOString(), scenarios: {} }, null, 2)}\n`);
 const run = spawnSync(
   process.execPath,
@@ -22,7 +30,11 @@ const render = spawnSync(
   process.execPath,
   [
     "scripts/reliability-report.js",
-    JSON.stringify({ machine: collectMachine(), durationSecs: (Date.now() - startedAt.getTime()) / 1000 }),
+    JSON.stringify({
+      machine: { ...collectMachine(), openFilesLimit: openFilesLimit() },
+      durationSecs: (Date.now() - startedAt.getTime()) / 1000,
+      passed: run.status === 0,
+    }),
   ],
   { cwd: ROOT, stdio: "inherit" },
 );
