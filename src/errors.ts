@@ -34,14 +34,6 @@ export function invalidOption(option: string, value: unknown, expected: string):
   );
 }
 
-/** The private runtime directory cannot be made: TMPDIR missing, not a directory, or not writable. */
-export function runtimeDirFailed(tmpDir: string, error: NodeJS.ErrnoException): WsfleetError {
-  return new WsfleetError(
-    "WSFLEET_RUNTIME_DIR",
-    `cannot create the runtime directory in ${JSON.stringify(tmpDir)} (${error.code ?? error.message}); set TMPDIR to a writable directory, for example TMPDIR=/tmp`,
-  );
-}
-
 export interface PortHolder {
   pid: number;
   command: string;

@@ -15,6 +15,7 @@ import { serveControl } from "./control-server.js";
 import { openFilesLimit } from "./open-files.js";
 import { Primary } from "./primary.js";
 import { createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
+import type { ServiceNotifier } from "./sd-notify.js";
 import { startWarnings } from "./start-warnings.js";
 
 function plural(count: number, noun: string): string {
@@ -25,10 +26,10 @@ function plural(count: number, noun: string): string {
  * `wsfleet` without a subcommand: start the orphan guard first (so a SIGKILL at any moment after leaves nothing),
  * check every port, start the workers, then HAProxy once they have settled, then hand signals to the Primary.
  */
-export async function runFleet(options: Options, logger: Logger): Promise<void> {
+export async function runFleet(options: Options, logger: Logger, service?: ServiceNotifier): Promise<void> {
   const { fleet: fleetOptions, supervision } = options;
   for (const warning of startWarnings(options, openFilesLimit())) logger.event("warn", warning.event, warning.message);
-  const removeOnDeathPrefix = runtimeDirPrefix(process.pid);
+  const removeOnDeathPrefix = runtimeDirPrefix(process.pid, options.runtimeDir);
   const guard = new OrphanGuard({
     primaryPid: process.pid,
     removeOnDeathPrefix,
@@ -78,7 +79,7 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
     signalGroup: killGroup,
     assertPortFree: (host, port, option) => assertPortFree(host, port, { port: option, host: "--host" }),
   });
-  const primary = new Primary({ fleet, balancer, guard, logger, exit: (code) => process.exit(code) });
+  const primary = new Primary({ fleet, balancer, guard, logger, service, exit: (code) => process.exit(code) });
   primary.listen(process);
   fleet.on("all-fatal", () => {
     void primary.fail("every worker is FATAL: nothing left to serve; exiting with status 1");
@@ -149,4 +150,30 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
       },
     );
   }
+  await announceReady(primary, fleet, balancer, logger);
+}
+
+/**
+ * Ready (systemd's READY=1) once every worker has settled, RUNNING or FATAL, and with --haproxy once HAProxy's
+ * checks see every RUNNING worker UP: only then can a client get through.
+ */
+async function announceReady(
+  primary: Primary,
+  fleet: Fleet,
+  balancer: HaproxyBalancer | undefined,
+  logger: Logger,
+): Promise<void> {
+  await fleet.settled();
+  if (balancer) {
+    const running = fleet
+      .status()
+      .filter((worker) => worker.state === "RUNNING")
+      .map((worker) => worker.name);
+    if (!(await balancer.waitUntilUp(running))) {
+      logger.event("warn", "ready", "haproxy does not see every RUNNING worker UP yet; reporting ready anyway");
+    }
+  }
+  if (primary.isStopping) return;
+  logger.event("info", "ready", `ready: ${fleet.summary()}${balancer ? ", haproxy sees them UP" : ""}`);
+  primary.markReady();
 }

@@ -17,7 +17,7 @@ import {
   parseSeconds,
 } from "./parsers.js";
 
-export type CommandName = "run" | "haproxy-config" | "reload" | "status";
+export type CommandName = "run" | "haproxy-config" | "reload" | "status" | "systemd-unit";
 
 /** Which part of wsfleet receives the value: validate.ts hands each part its own slice. */
 type Part =
@@ -29,7 +29,8 @@ type Part =
   | "haproxy"
   | "frontend"
   | "haproxy-config"
-  | "control";
+  | "control"
+  | "systemd";
 
 export interface Setting<T = unknown> {
   /** A switch takes no value: true when given. */
@@ -51,7 +52,9 @@ function setting<const S extends Setting>(spec: S): S {
   return Object.freeze(spec);
 }
 
-const RUN: readonly CommandName[] = ["run"];
+// `wsfleet systemd-unit` takes every option of the fleet it writes a unit for, and puts them in its ExecStart.
+const RUN: readonly CommandName[] = ["run", "systemd-unit"];
+const RUN_AND_CONFIG: readonly CommandName[] = ["run", "haproxy-config", "systemd-unit"];
 
 /** A drain duration of the built-in worker, in seconds (0 or more); its default lives in CONNECTION_DEFAULTS. */
 function drainSeconds(flags: string, help: string, defaultMs: number, hint: string) {
@@ -64,7 +67,7 @@ function drainSeconds(flags: string, help: string, defaultMs: number, hint: stri
     parse: (value: string, option: string) => parseSeconds(option, value, 0, hint),
   });
 }
-const RUN_AND_CONFIG: readonly CommandName[] = ["run", "haproxy-config"];
+
 export const MAX_WORKERS = 1024;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export const WORKERS_HINT = `a whole number of workers from 1 to ${MAX_WORKERS}, for example --workers 4`;
@@ -184,6 +187,15 @@ export const SETTINGS = {
     part: "log",
     commands: RUN,
     parse: (value, option) => parseChoice(option, value, ["text", "json"] as const, "text or json"),
+  }),
+  runtimeDir: setting({
+    flags: "--runtime-dir <dir>",
+    help: "where the primary's private runtime directory (`wsfleet-<pid>-XXXXXX`: pid, control socket, HAProxy's config) goes; systemd's `RuntimeDirectory=`, for example `/run/wsfleet`; `status` and `reload` look there",
+    defaultText: "`$TMPDIR`, else `/tmp`",
+    part: "control",
+    commands: ["run", "systemd-unit", "reload", "status"],
+    parse: (value, option) =>
+      parseNonEmpty(option, value, "a directory for the runtime directory, for example --runtime-dir /run/wsfleet"),
   }),
   drainTimeout: drainSeconds(
     "--drain-timeout <s>",
@@ -377,6 +389,16 @@ export const SETTINGS = {
     help: "print the status as JSON",
     part: "control",
     commands: ["status"],
+  }),
+  user: setting({
+    flags: "--user <name>",
+    help: "the unit's `User=`: the account the fleet runs as (default: root, as systemd does without `User=`)",
+    part: "systemd",
+    commands: ["systemd-unit"],
+    parse: (value, option) => {
+      if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(value)) return value;
+      throw invalidOption(option, value, "a user name for the unit's User=, for example --user www-data");
+    },
   }),
 } as const;
 

@@ -23,6 +23,8 @@ const BAD_VALUES = {
   app: ["/nonexistent/app.mjs", ""],
   haproxyBin: ["/nonexistent/haproxy", ""],
   statsSocket: ["", "relative dir/"],
+  runtimeDir: ["", "/etc/hostname"],
+  user: ["", "no such user!"],
 };
 const NEEDS_HAPROXY = new Set(["haproxyBin", "frontendHost", "frontendPort", "haproxyStats", "tunnelTimeout"]);
 
@@ -76,16 +78,17 @@ export async function badEnvironment(t, key) {
       env: {},
       expect: /WSFLEET_PORT_IN_USE: port \d+ on 127\.0\.0\.1 is already in use/,
     },
+    // As root, a missing directory is simply created (`--runtime-dir`'s mkdir -p): these two cannot be.
     {
-      case: "TMPDIR does not exist",
+      case: "TMPDIR is a file",
       args: fleetArgs,
-      env: { TMPDIR: "/nonexistent/tmp" },
-      expect: /WSFLEET_RUNTIME_DIR: .*"\/nonexistent\/tmp".*set TMPDIR/,
+      env: { TMPDIR: "/etc/hostname" },
+      expect: /WSFLEET_RUNTIME_DIR: .*\/etc\/hostname.*--runtime-dir/,
     },
     {
-      case: "TMPDIR is not writable (/proc)",
+      case: "TMPDIR under /proc",
       args: fleetArgs,
-      env: { TMPDIR: "/proc" },
+      env: { TMPDIR: "/proc/wsfleet-test" },
       expect: /WSFLEET_RUNTIME_DIR/,
     },
     {
