@@ -37,7 +37,9 @@ function machineLines(doc) {
     "",
     `Versions: ${versions}.`,
     "",
-    `Whole suite: ${Math.round(doc.durationSecs ?? 0)} s (\`npm run test:chaos\`, one scenario at a time). The machine is shared with other`,
+    doc.durationSecs
+      ? `Whole suite: ${Math.round(doc.durationSecs)} s (\`npm run test:chaos\`, one test file at a time). The machine is shared with other`
+      : "Each test file of `test/chaos/` run on its own (not one timed `npm run test:chaos`). The machine is shared with other",
     "jobs, so times and rates are one run's, not a benchmark's.",
   ];
 }
