@@ -20,7 +20,14 @@ const files = readdirSync(`${ROOT}test/chaos`)
   .map((name) => `test/chaos/${name}`);
 const startedAt = new Date();
 mkdirSync(`${ROOT}docs`, { recursive: true });
-writeFileSync(JSON_PATH, `${JSON.stringify({ startedAt: startedAt.toISOString(), scenarios: {} }, null, 2)}\n`);
+// Named files re-run part of the suite: their scenarios replace their old figures, the rest of the run stays.
+const subset = process.argv.length > 2;
+const previous = subset ? JSON.parse(readFileSync(JSON_PATH, "utf8")) : undefined;
+const fresh = { startedAt: startedAt.toISOString(), scenarios: {} };
+const doc = subset
+  ? { ...previous, reruns: [...(previous.reruns ?? []), { files: process.argv.slice(2), at: startedAt.toISOString() }] }
+  : fresh;
+writeFileSync(JSON_PATH, `${JSON.stringify(doc, null, 2)}\n`);
 const run = spawnSync(
   process.execPath,
   ["--test", "--test-concurrency=1", "--test-timeout=600000", "--test-reporter=spec", ...files],
@@ -32,8 +39,7 @@ const render = spawnSync(
     "scripts/reliability-report.js",
     JSON.stringify({
       machine: { ...collectMachine(), openFilesLimit: openFilesLimit() },
-      durationSecs: (Date.now() - startedAt.getTime()) / 1000,
-      passed: run.status === 0,
+      ...(subset ? {} : { durationSecs: (Date.now() - startedAt.getTime()) / 1000, passed: run.status === 0 }),
     }),
   ],
   { cwd: ROOT, stdio: "inherit" },

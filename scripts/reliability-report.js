@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Renders docs/RELIABILITY.md from docs/reliability.json (written by `npm run test:chaos`); an optional JSON argument
 // (machine, duration) is merged into the JSON first. The printer returns a string; main() writes it.
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -31,7 +32,9 @@ function machineLines(doc) {
     .filter(([, value]) => value)
     .map(([name, value]) => `${name} ${value}`)
     .join(", ");
+  const reruns = (doc.reruns ?? []).map((each) => `${each.files.join(", ")} again at ${each.at}`);
   return [
+    ...(reruns.length ? [`Re-run after a fix: ${reruns.join("; ")} (their sections show the re-run).`, ""] : []),
     `Run of ${doc.startedAt} on \`${machine.host}\`: ${machine.cpuModel}, ${machine.cores} cores, ` +
       `${Math.round(machine.memoryBytes / 2 ** 30)} GiB, ${machine.kernel}; open-files limit ${machine.openFilesLimit ?? "?"}.`,
     "",
@@ -88,6 +91,8 @@ function main() {
   if (process.argv[2]) Object.assign(doc, JSON.parse(process.argv[2]));
   writeFileSync(JSON_PATH, `${JSON.stringify(doc, null, 2)}\n`);
   writeFileSync(MD_PATH, renderReliability(doc));
+  // Biome formats Markdown too (npm run lint checks it): the tables come out aligned.
+  spawnSync("npx", ["biome", "format", "--write", MD_PATH], { cwd: ROOT, stdio: "ignore" });
   process.stdout.write(`wrote ${MD_PATH}\n`);
 }
 
