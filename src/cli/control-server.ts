@@ -1,3 +1,4 @@
+import { chmodSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { MAX_WORKERS } from "../config/settings.js";
@@ -140,7 +141,9 @@ export function serveControl(runtimeDir: string, controls: Controls): Promise<ht
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(path.join(runtimeDir, CONTROL_SOCKET), () => {
+    const socketPath = path.join(runtimeDir, CONTROL_SOCKET);
+    server.listen(socketPath, () => {
+      chmodSync(socketPath, 0o600);
       server.unref();
       resolve(server);
     });

@@ -17,9 +17,11 @@ import { systemClock } from "../supervise/clock.js";
 import { OrphanGuard } from "../supervise/orphan-guard.js";
 import { killGroup } from "../supervise/process-group.js";
 import { type Controls, serveControl } from "./control-server.js";
+import { openFilesLimit } from "./open-files.js";
 import { Primary } from "./primary.js";
 import { createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
 import type { ServiceNotifier } from "./sd-notify.js";
+import { startWarnings } from "./start-warnings.js";
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
@@ -51,6 +53,7 @@ export async function runFleet(
   const logs = new LogRing(LOG_LINES_KEPT);
   const logger = keepingLines(printer, logs);
   const { fleet: fleetOptions, supervision } = options;
+  for (const warning of startWarnings(options, openFilesLimit())) logger.event("warn", warning.event, warning.message);
   const removeOnDeathPrefix = runtimeDirPrefix(process.pid, options.runtimeDir);
   const guard = new OrphanGuard({
     primaryPid: process.pid,

@@ -1,5 +1,5 @@
 import { rmSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { WsfleetError } from "../errors.js";
@@ -19,9 +19,33 @@ export function runtimeDirPrefix(pid: number, tmpDir = os.tmpdir()): string {
 const PRIMARY_PID_FILE = "primary.pid";
 export const CONTROL_SOCKET = "control.sock";
 
+/**
+ * `mkdir -p` one level at a time. Node 20's `mkdir(dir, { recursive: true })` never settles when mkdir keeps failing
+ * with ENOENT under a parent that exists (found by test/chaos: TMPDIR=/proc/x hung the primary at start).
+ */
+async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (
+    let each = dir;
+    !(await stat(each).then(
+      () => true,
+      () => false,
+    ));
+    each = path.dirname(each)
+  ) {
+    missing.unshift(each);
+    if (path.dirname(each) === each) break;
+  }
+  for (const each of missing) {
+    await mkdir(each, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "EEXIST") throw error;
+    });
+  }
+}
+
 export async function createRuntimeDir(prefix: string): Promise<string> {
   const parent = path.dirname(prefix);
-  const dir = await mkdir(parent, { recursive: true, mode: 0o700 })
+  const dir = await makeDirs(parent)
     .then(() => mkdtemp(prefix))
     .catch((error: NodeJS.ErrnoException) => {
       throw new WsfleetError(

@@ -66,6 +66,19 @@ function setting<const S extends Setting>(spec: S): S {
 // `wsfleet systemd-unit` takes every option of the fleet it writes a unit for, and puts them in its ExecStart.
 const RUN: readonly CommandName[] = ["run", "systemd-unit"];
 const RUN_AND_CONFIG: readonly CommandName[] = ["run", "haproxy-config", "systemd-unit"];
+
+/** A drain duration of the built-in worker, in seconds (0 or more); its default lives in CONNECTION_DEFAULTS. */
+function drainSeconds(flags: string, help: string, defaultMs: number, hint: string) {
+  return setting({
+    flags,
+    help,
+    default: String(defaultMs / 1000),
+    part: "connections",
+    commands: RUN,
+    parse: (value: string, option: string) => parseSeconds(option, value, 0, hint),
+  });
+}
+
 export const MAX_WORKERS = 1024;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export const WORKERS_HINT = `a whole number of workers from 1 to ${MAX_WORKERS}, for example --workers 4`;
@@ -195,20 +208,18 @@ export const SETTINGS = {
     parse: (value, option) =>
       parseNonEmpty(option, value, "a directory for the runtime directory, for example --runtime-dir /run/wsfleet"),
   }),
-  drainTimeout: setting({
-    flags: "--drain-timeout <s>",
-    help: "seconds a draining built-in worker keeps open connections before closing them (1012/1001); passed as `WSFLEET_DRAIN_TIMEOUT_MS`",
-    default: String(CONNECTION_DEFAULTS.drainTimeoutMs / 1000),
-    part: "connections",
-    commands: RUN,
-    parse: (value, option) =>
-      parseSeconds(
-        option,
-        value,
-        0,
-        "seconds a draining worker keeps its connections open before closing them, 0 or more, for example --drain-timeout 1",
-      ),
-  }),
+  drainTimeout: drainSeconds(
+    "--drain-timeout <s>",
+    "seconds a draining built-in worker keeps open connections before closing them (1012/1001); passed as `WSFLEET_DRAIN_TIMEOUT_MS`",
+    CONNECTION_DEFAULTS.drainTimeoutMs,
+    "seconds a draining worker keeps its connections open before closing them, 0 or more, for example --drain-timeout 1",
+  ),
+  drainSpread: drainSeconds(
+    "--drain-spread <s>",
+    "seconds over which a draining built-in worker closes its connections, evenly, after `--drain-timeout`, so clients reconnect at a steady rate; 0 = all at once; passed as `WSFLEET_DRAIN_SPREAD_MS`",
+    CONNECTION_DEFAULTS.drainSpreadMs,
+    "seconds over which a draining worker spreads the closing of its connections, 0 or more, for example --drain-spread 2",
+  ),
   sharedPort: setting({
     flags: "--shared-port <port>",
     help: "all workers listen on this one port with `SO_REUSEPORT` ([shared-port mode](#shared-port-mode))",

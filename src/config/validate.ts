@@ -227,6 +227,7 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
     maxBackpressureBytes: required(raw, "maxBackpressure"),
     compression: required(raw, "compression"),
     drainTimeoutMs: Math.round(required(raw, "drainTimeout") * 1000),
+    drainSpreadMs: Math.round(required(raw, "drainSpread") * 1000),
     trustProxy: raw.trustProxy === true,
   });
   return Object.freeze({

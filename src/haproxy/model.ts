@@ -136,6 +136,14 @@ export function websocketModel(input: WebsocketModelInput): HaproxyModel {
   };
 }
 
+/**
+ * The connections HAProxy can hold with `openFilesLimit` descriptors: without a global maxconn it derives its own
+ * from `ulimit -n`, two descriptors a connection after about 28 of its own (`show info`: 1024 gives 498, 20000 9986).
+ */
+export function haproxyConnectionsFor(openFilesLimit: number): number {
+  return Math.max(0, Math.floor((openFilesLimit - 28) / 2));
+}
+
 /** Where HAProxy reaches a worker that listens on `host`: a wildcard address is reached on loopback. */
 export function workerAddress(host: string): string {
   if (host === "0.0.0.0") return "127.0.0.1";

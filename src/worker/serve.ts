@@ -3,13 +3,15 @@ import type { WsfleetApp } from "../api/types.js";
 import { listenAddresses } from "../net/listen-addresses.js";
 import type { Counters } from "../protocol/counters.js";
 import type { WorkerSettings } from "../protocol/worker-env.js";
+import { closedBy, SPREAD_TICK_MS } from "./drain-spread.js";
 import { type HostState, hostApp } from "./host.js";
 
 export interface RunningServer {
   addresses: string[];
   /**
    * The drain order: `/healthz` and new handshakes answer 503 at once; after `drainTimeoutMs` the listen sockets
-   * close and every open connection gets `closeCode`; resolves when all are closed.
+   * close and the open connections get `closeCode`, spread evenly over `drainSpreadMs` so their clients reconnect at
+   * a steady rate instead of all in the same millisecond; resolves when all are closed.
    */
   drain(closeCode: number, reason: string): Promise<void>;
 }
@@ -50,6 +52,21 @@ function listenOn(
   });
 }
 
+/** Closes `connections` in order, `closedBy` of them by each tick, skipping those their clients closed meanwhile. */
+function closeSpread<T>(connections: T[], state: { open: Set<T> }, spreadMs: number, close: (each: T) => void): void {
+  const startedAt = performance.now();
+  let next = 0;
+  const closeDue = () => {
+    const due = closedBy(connections.length, spreadMs, performance.now() - startedAt);
+    for (; next < due; next += 1) {
+      const ws = connections[next] as T;
+      if (state.open.has(ws)) close(ws);
+    }
+    if (next < connections.length) setTimeout(closeDue, SPREAD_TICK_MS);
+  };
+  closeDue();
+}
+
 export async function serve(app: WsfleetApp, settings: WorkerSettings, counters: Counters): Promise<RunningServer> {
   const state: HostState = { draining: false, open: new Set(), onAllClosed: undefined };
   const server = hostApp(app, settings, counters, state);
@@ -72,7 +89,7 @@ export async function serve(app: WsfleetApp, settings: WorkerSettings, counters:
       const allClosed = new Promise<void>((resolve) => {
         state.onAllClosed = resolve;
       });
-      for (const ws of [...state.open]) ws.end(closeCode, reason);
+      closeSpread([...state.open], state, settings.drainSpreadMs, (ws) => ws.end(closeCode, reason));
       await allClosed;
     },
   };

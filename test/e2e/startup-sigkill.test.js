@@ -1,45 +1,17 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { isAlive, PRIMARY, sleep, TIMEOUT_FACTOR } from "../helpers/fleet.js";
+import { PRIMARY, sleep, TIMEOUT_FACTOR } from "../helpers/fleet.js";
+import { accepts, marked } from "../helpers/leftovers.js";
 import { freePortRange } from "../helpers/ports.js";
 
 /** Kill moments after exec, in ms: before the guard exists, while ports are checked, haproxy -c, spawns, start-secs. */
 const DELAYS_MS = [0, 10, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500, 600];
 /** The promise of issue 9: nothing left 1.5 s after the SIGKILL. */
 const GRACE_MS = 1500;
-
-/** Every live process that names `primaryPid` as its primary: workers, haproxy, the guard (all carry the marker). */
-function marked(primaryPid) {
-  const marker = `WSFLEET_PRIMARY_PID=${primaryPid}`;
-  const found = [];
-  for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-    try {
-      const environ = readFileSync(`/proc/${entry}/environ`, "latin1").split("\0");
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "latin1").split("\0");
-      const isGuard = cmdline.some((arg) => arg.endsWith("guard.js")) && cmdline.includes(String(primaryPid));
-      if ((environ.includes(marker) || isGuard) && isAlive(Number(entry))) found.push(`${entry} ${cmdline.join(" ")}`);
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return found;
-}
-
-function accepts(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 test("a primary SIGKILLed at any moment of its start-up (0-600 ms, --haproxy) leaves nothing behind 1.5 s later", async (t) => {
   for (const delayMs of DELAYS_MS) {

@@ -4,10 +4,20 @@ import { eventually, TIMEOUT_FACTOR } from "./fleet.js";
 /**
  * `count` clients that each keep one WebSocket open, send a numbered message every `intervalMs`, check each echo,
  * and reconnect at once when the server closes (1012 Service Restart, 1001 Going Away, or anything else).
- * Counts what the rolling-restart and failure tests assert on.
+ * Counts what the rolling-restart and failure tests assert on; `rampMs` spreads the first connections over that time,
+ * `localAddresses` are the source addresses taken in turn, and every successful handshake's time
+ * (performance.now()) and duration in ms are kept in `opens`. With `identify` (a server running
+ * test/fixtures/named-echo-app.mjs), each connection first asks "whoami", and every close is kept in `closes` with
+ * the worker that served it.
  */
-export function startReconnectingClients(url, count, { intervalMs = 100 } = {}) {
+export function startReconnectingClients(
+  url,
+  count,
+  { intervalMs = 100, rampMs = 0, localAddresses = [], identify = false } = {},
+) {
   const stats = {
+    opens: [],
+    closes: [],
     handshakes: 0,
     failedHandshakes: 0,
     failures: [],
@@ -20,12 +30,15 @@ export function startReconnectingClients(url, count, { intervalMs = 100 } = {}) 
 
   function run(id) {
     if (stopping) return;
-    const ws = new WebSocket(url, { handshakeTimeout: 5000 * TIMEOUT_FACTOR });
+    const localAddress = localAddresses.length > 0 ? localAddresses[id % localAddresses.length] : undefined;
+    const ws = new WebSocket(url, { handshakeTimeout: 5000 * TIMEOUT_FACTOR, localAddress });
+    const startedAt = performance.now();
     sockets.add(ws);
     let opened = false;
     let sequence = 0;
     let expected;
     let timer;
+    let worker;
     const sendNext = () => {
       if (ws.readyState !== WebSocket.OPEN || expected !== undefined) return;
       sequence += 1;
@@ -35,11 +48,17 @@ export function startReconnectingClients(url, count, { intervalMs = 100 } = {}) 
     ws.on("open", () => {
       opened = true;
       stats.handshakes += 1;
+      const now = performance.now();
+      stats.opens.push({ at: now, ms: now - startedAt, id });
       timer = setInterval(sendNext, intervalMs);
-      sendNext();
+      if (identify) {
+        expected = "whoami";
+        ws.send("whoami");
+      } else sendNext();
     });
     ws.on("message", (data) => {
-      if (String(data) === expected) stats.echoes += 1;
+      if (expected === "whoami") worker = String(data);
+      else if (String(data) === expected) stats.echoes += 1;
       else stats.wrongEchoes += 1;
       expected = undefined;
     });
@@ -55,12 +74,18 @@ export function startReconnectingClients(url, count, { intervalMs = 100 } = {}) 
       // Our own closes on stop() are not counted.
       if (stopping) return;
       if (!opened) stats.failedHandshakes += 1;
-      else stats.closeCodes[code] = (stats.closeCodes[code] ?? 0) + 1;
+      else {
+        stats.closeCodes[code] = (stats.closeCodes[code] ?? 0) + 1;
+        if (identify) stats.closes.push({ worker, code, at: performance.now() });
+      }
       setTimeout(() => run(id), opened ? 0 : 100);
     });
   }
 
-  for (let id = 0; id < count; id += 1) run(id);
+  for (let id = 0; id < count; id += 1) {
+    if (rampMs > 0) setTimeout(() => run(id), (id * rampMs) / count);
+    else run(id);
+  }
   const openCount = () => [...sockets].filter((ws) => ws.readyState === WebSocket.OPEN).length;
 
   return {

@@ -33,6 +33,7 @@ test("defaults follow the guide: port 8000, localhost, websockets-test, one work
         maxBackpressureBytes: 64 * 1024,
         compression: "off",
         drainTimeoutMs: 1000,
+        drainSpreadMs: 2000,
         trustProxy: false,
       },
     },

@@ -62,6 +62,7 @@ test("the worker reads its settings from the environment, with the same defaults
       maxBackpressureBytes: 65536,
       compression: "off",
       drainTimeoutMs: 1000,
+      drainSpreadMs: 2000,
       appPath: undefined,
       trustProxy: false,
     },
@@ -73,7 +74,14 @@ test("the worker reads its settings from the environment, with the same defaults
 
 test("what the primary encodes the worker decodes: one file holds both sides of the worker environment", () => {
   const options = validateOptions(
-    { maxPayload: "64KiB", idleTimeout: "16", compression: "shared", drainTimeout: "2.5", trustProxy: true },
+    {
+      maxPayload: "64KiB",
+      idleTimeout: "16",
+      compression: "shared",
+      drainTimeout: "2.5",
+      drainSpread: "0.5",
+      trustProxy: true,
+    },
     defaults,
   );
   const env = encodeWorkerEnv({
