@@ -11,7 +11,8 @@ export type WsfleetErrorCode =
   | "WSFLEET_HAPROXY_CONFIG_INVALID"
   | "WSFLEET_HAPROXY_FATAL"
   | "WSFLEET_NO_PRIMARY"
-  | "WSFLEET_STATUS_FAILED";
+  | "WSFLEET_STATUS_FAILED"
+  | "WSFLEET_BROKER_UNREACHABLE";
 
 export class WsfleetError extends Error {
   readonly code: WsfleetErrorCode;

@@ -1,5 +1,7 @@
 import http from "node:http";
 import path from "node:path";
+import type { HubStatus } from "../bus/hub.js";
+import type { BrokerStatus } from "../bus/redis-broker.js";
 import type { WorkerStatus } from "../fleet/worker.js";
 import type { BalancerStatus } from "../haproxy/balancer.js";
 import { CONTROL_SOCKET } from "./runtime-dir.js";
@@ -10,6 +12,12 @@ export interface FleetStatus {
   startedAt: string;
   workers: WorkerStatus[];
   haproxy: BalancerStatus | undefined;
+  /** The embedded bus (built-in workers), and the broker with --broker. */
+  bus: BusStatus | undefined;
+}
+
+interface BusStatus extends HubStatus {
+  broker: BrokerStatus | undefined;
 }
 
 /**

@@ -1,3 +1,6 @@
+import path from "node:path";
+import { BusHub } from "../bus/hub.js";
+import { RedisBroker } from "../bus/redis-broker.js";
 import type { Options } from "../config/validate.js";
 import { WsfleetError } from "../errors.js";
 import { Fleet } from "../fleet/fleet.js";
@@ -13,7 +16,7 @@ import { OrphanGuard } from "../supervise/orphan-guard.js";
 import { killGroup } from "../supervise/process-group.js";
 import { serveControl } from "./control-server.js";
 import { Primary } from "./primary.js";
-import { createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
+import { BUS_SOCKET, createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
@@ -64,9 +67,21 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
         runtimeDir,
       ).catch((error) => failEarly(error, async () => {}))
     : undefined;
+  // The broker is checked like a port: unreachable means exit 2 before any worker starts.
+  const broker = options.broker
+    ? await RedisBroker.connect(options.broker, fleetOptions.name, logger).catch((error) =>
+        failEarly(error, async () => {}),
+      )
+    : undefined;
+  const busPath = path.join(runtimeDir, BUS_SOCKET);
+  const hub = fleetOptions.worker.kind === "builtin" ? await BusHub.listen(busPath) : undefined;
+  if (hub && broker) {
+    hub.connectUplink((run) => broker.publish(run));
+    broker.onRun((run) => hub.deliver(run));
+  }
   const fleet = new Fleet(fleetOptions, supervision, {
     logger,
-    spawn: workerSpawner(fleetOptions, guard.marker),
+    spawn: workerSpawner(fleetOptions, guard.marker, hub ? busPath : undefined),
     readiness:
       fleetOptions.worker.kind === "builtin" ? "ipc" : fleetOptions.ports.kind === "consecutive" ? "probe" : "uptime",
     probeReady: (slot, isCancelled) => waitForPort(fleetOptions.host, slot.port, isCancelled),
@@ -99,14 +114,21 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
     });
   }
   const startedAt = new Date().toISOString();
+  const busStatus = () => hub && { ...hub.status(), broker: broker?.status() };
   await serveControl(runtimeDir, async () => ({
     pid: process.pid,
     startedAt,
     workers: fleet.status(),
     haproxy: await balancer?.status(),
+    bus: busStatus(),
   }));
   if (options.metrics) {
-    const server = await serveMetrics(options.metrics.host, options.metrics.port, () => fleet.status()).catch(
+    const server = await serveMetrics(
+      options.metrics.host,
+      options.metrics.port,
+      () => fleet.status(),
+      busStatus,
+    ).catch(
       // Taken between the check and now: the workers are up already, so stop them before reporting it.
       (error) =>
         failEarly(error, async () => {

@@ -16,6 +16,8 @@ export function runtimeDirPrefix(pid: number, tmpDir = os.tmpdir()): string {
 }
 const PRIMARY_PID_FILE = "primary.pid";
 export const CONTROL_SOCKET = "control.sock";
+/** The embedded bus's hub, which every built-in worker connects to (WSFLEET_BUS). */
+export const BUS_SOCKET = "bus.sock";
 
 export async function createRuntimeDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(prefix);

@@ -2,6 +2,7 @@ import http from "node:http";
 import path from "node:path";
 import type { RawOptions } from "../config/settings.js";
 import { WsfleetError } from "../errors.js";
+import { sumCounters } from "../protocol/counters.js";
 import { choosePrimary } from "./choose-primary.js";
 import type { FleetStatus } from "./control-server.js";
 import { CONTROL_SOCKET } from "./runtime-dir.js";
@@ -66,7 +67,24 @@ export function formatStatus(status: FleetStatus, nowMs: number): string {
       .join("  ")
       .trimEnd(),
   );
-  return `primary pid ${status.pid}, up since ${status.startedAt}\n${lines.join("\n")}\n`;
+  return `primary pid ${status.pid}, up since ${status.startedAt}\n${lines.join("\n")}\n${formatBus(status)}`;
+}
+
+/** The fleet-wide publish lines: what the workers published and got, the hub, and the broker with --broker. */
+function formatBus(status: FleetStatus): string {
+  const { bus } = status;
+  if (!bus) return "";
+  const totals = sumCounters(status.workers.flatMap((worker) => (worker.counters ? [worker.counters] : [])));
+  const lines = [
+    `publish: ${totals.published} published, ${totals.delivered} delivered from other workers and hosts, ${totals.dropped + bus.dropped} dropped; bus: ${bus.workers} workers connected`,
+  ];
+  const { broker } = bus;
+  if (broker) {
+    lines.push(
+      `broker ${broker.url} (${broker.channel}) ${broker.state}: ${broker.published} published, ${broker.received} received, ${broker.dropped} dropped, ${broker.errors} errors, ${broker.reconnects} reconnects`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 /** `wsfleet status`: asks the running primary over its control socket. */

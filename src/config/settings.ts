@@ -29,7 +29,8 @@ type Part =
   | "haproxy"
   | "frontend"
   | "haproxy-config"
-  | "control";
+  | "control"
+  | "broker";
 
 export interface Setting<T = unknown> {
   /** A switch takes no value: true when given. */
@@ -64,6 +65,24 @@ function parseMetricsAddress(value: string, option: string): { host: string; por
     throw invalidOption(option, value, "a port or host:port for the Prometheus endpoint, for example --metrics 9100");
   }
   return { host: match[1] || "127.0.0.1", port: parsePort(option, match[2]) };
+}
+
+/** A Redis URL as ioredis takes it; checked here so a typo is exit 2 before anything starts. */
+function parseBrokerUrl(value: string, option: string): string {
+  const expected = "a Redis URL, redis://host:port[/db] or rediss://, for example --broker redis://127.0.0.1:6379";
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw invalidOption(option, value, expected);
+  }
+  if ((url.protocol !== "redis:" && url.protocol !== "rediss:") || url.hostname === "") {
+    throw invalidOption(option, value, expected);
+  }
+  if (url.pathname !== "" && url.pathname !== "/" && !/^\/\d+$/.test(url.pathname)) {
+    throw invalidOption(option, value, `${expected} (the path is a database number)`);
+  }
+  return value.trim();
 }
 
 export const SETTINGS = {
@@ -203,6 +222,14 @@ export const SETTINGS = {
     part: "fleet",
     commands: RUN,
     parse: (value, option) => parseNonEmpty(option, value, "a path to a module, for example --app ./handler.js"),
+  }),
+  broker: setting({
+    flags: "--broker <url>",
+    help: "`redis://[:password@]host:port[/db]` (or `rediss://`): `fleet.publish` also reaches every fleet of the same `--name` on this Redis ([fleet-wide publish](#fleet-wide-publish-fleetpublish))",
+    defaultText: "off: the workers of this fleet only",
+    part: "broker",
+    commands: RUN,
+    parse: parseBrokerUrl,
   }),
   maxPayload: setting({
     flags: "--max-payload <bytes>",

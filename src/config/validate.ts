@@ -70,6 +70,8 @@ export interface Options {
   readonly metrics: HostPort | undefined;
   /** Set with --haproxy: the primary runs HAProxy in front of its workers. */
   readonly haproxy: HaproxyOptions | undefined;
+  /** --broker: the Redis URL through which `fleet.publish` reaches other fleets of the same name. */
+  readonly broker: string | undefined;
 }
 
 export interface OptionDefaults {
@@ -179,6 +181,14 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
   const sharedPort = settingValue(raw, "sharedPort");
   const worker = validateWorkerKind(raw);
   const haproxy = validateHaproxyOptions(raw);
+  const broker = settingValue(raw, "broker");
+  if (broker !== undefined && worker.kind === "exec") {
+    throw invalidOption(
+      "--broker",
+      broker,
+      "it without --exec: fleet.publish is for apps run by the built-in worker (--app), not for other programs",
+    );
+  }
   if (haproxy && sharedPort !== undefined) {
     throw invalidOption(
       "--shared-port",
@@ -215,5 +225,6 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
     logFormat: required(raw, "logFormat"),
     metrics: settingValue(raw, "metrics"),
     haproxy,
+    broker,
   });
 }

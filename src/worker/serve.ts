@@ -3,6 +3,8 @@ import type { WsfleetApp } from "../api/types.js";
 import { listenAddresses } from "../net/listen-addresses.js";
 import type { Counters } from "../protocol/counters.js";
 import type { WorkerSettings } from "../protocol/worker-env.js";
+import { BusClient } from "./bus-client.js";
+import { createFleetHandle, deliverFromBus } from "./fleet-handle.js";
 import { type HostState, hostApp } from "./host.js";
 
 export interface RunningServer {
@@ -53,6 +55,12 @@ function listenOn(
 export async function serve(app: WsfleetApp, settings: WorkerSettings, counters: Counters): Promise<RunningServer> {
   const state: HostState = { draining: false, open: new Set(), onAllClosed: undefined };
   const server = hostApp(app, settings, counters, state);
+  const compress = settings.compression !== "off";
+  // Connected before setup(), so the app's first publish already reaches the other workers.
+  const bus = settings.busPath
+    ? await BusClient.connect(settings.busPath, deliverFromBus(server, counters, compress))
+    : undefined;
+  await app.setup?.(createFleetHandle(server, bus, settings.workerName, counters, compress));
   const addresses = await listenAddresses(settings.host);
   const sockets: uWS.us_listen_socket[] = [];
   try {

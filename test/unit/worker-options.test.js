@@ -54,6 +54,7 @@ test("the worker reads its settings from the environment, with the same defaults
   assert.deepEqual(
     { ...settings },
     {
+      workerName: "worker-9000",
       host: "localhost",
       port: 9000,
       exclusivePort: true,
@@ -64,6 +65,7 @@ test("the worker reads its settings from the environment, with the same defaults
       drainTimeoutMs: 1000,
       appPath: undefined,
       trustProxy: false,
+      busPath: undefined,
     },
   );
   assert.equal(decodeWorkerEnv({ PORT: "9000", WSFLEET_SHARED_PORT: "1" }).exclusivePort, false);
@@ -83,6 +85,7 @@ test("what the primary encodes the worker decodes: one file holds both sides of 
     host: "127.0.0.1",
     sharedPort: false,
     appPath: "/srv/app.js",
+    busPath: "/tmp/wsfleet-1-x/bus.sock",
     connections: options.fleet.connections,
   });
   assert.equal(env.SUPERVISOR_PROCESS_NAME, "chat_07");
@@ -90,10 +93,12 @@ test("what the primary encodes the worker decodes: one file holds both sides of 
   assert.deepEqual(
     { ...decodeWorkerEnv(env) },
     {
+      workerName: "chat_07",
       host: "127.0.0.1",
       port: 9007,
       exclusivePort: true,
       appPath: "/srv/app.js",
+      busPath: "/tmp/wsfleet-1-x/bus.sock",
       ...options.fleet.connections,
     },
   );
