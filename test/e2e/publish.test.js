@@ -99,8 +99,9 @@ test("--broker: two fleets on 127.0.0.2 and 127.0.0.3 sharing one Redis are one 
 
 test("--broker: Redis killed and restarted under traffic; workers keep serving, delivery resumes", async (t) => {
   const redis = await startRedis(t);
+  const metricsPort = await freePortRange(1);
   const [a, b] = await Promise.all([
-    chatFleet(t, { workers: 2, host: "127.0.0.2", broker: redis.url }),
+    chatFleet(t, { workers: 2, host: "127.0.0.2", broker: redis.url, extra: ["--metrics", String(metricsPort)] }),
     chatFleet(t, { workers: 1, host: "127.0.0.3", broker: redis.url }),
   ]);
   const publisher = await member(a.urls[0], "red");
@@ -123,6 +124,12 @@ test("--broker: Redis killed and restarted under traffic; workers keep serving, 
   const broker = statusJson(a.primary.child.pid).bus.broker;
   assert.equal(broker.state, "connected");
   assert.ok(broker.reconnects >= 1 && broker.dropped > 0 && broker.errors > 0, JSON.stringify(broker));
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  assert.match(metrics, /^wsfleet_broker_up 1$/m);
+  assert.match(metrics, /^wsfleet_broker_reconnects_total [1-9]\d*$/m);
+  assert.match(metrics, /^wsfleet_broker_dropped_total [1-9]\d*$/m);
+  assert.match(metrics, /^wsfleet_bus_workers_connected 2$/m);
+  assert.match(metrics, /^wsfleet_publish_published_total\{worker="websockets-test_00",port="\d+"\} [1-9]\d*$/m);
   // At most once: nothing the other fleet heard came twice.
   assert.equal(new Set(otherFleet.heard).size, otherFleet.heard.length);
   for (const ws of [publisher, sameFleet, otherFleet]) ws.close();
