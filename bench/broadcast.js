@@ -5,9 +5,10 @@
  * against socket.io (cluster adapter on one machine, Redis adapter across two), plus the one-process floor.
  * `node bench/broadcast.js [--quick] [--only <id part>]`: prints a Markdown table; the JSON goes to bench/results/.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { runBroadcast } from "./lib/scenarios/broadcast.js";
+import { withSection } from "./lib/sections.js";
 import { broadcastSocketioClusterTarget } from "./lib/targets/broadcast-socketio-cluster.js";
 import { broadcastSocketioRedisTarget } from "./lib/targets/broadcast-socketio-redis.js";
 import { broadcastWsfleetTarget } from "./lib/targets/broadcast-wsfleet.js";
@@ -98,11 +99,45 @@ for (const target of report.targets) {
     );
   }
 }
-lines.push("", "| target | highest loss-free delivered rate (of the steps) |", "| --- | ---: |");
-for (const target of report.targets) {
-  const ok = (target.steps ?? []).filter((s) => s.deliveredShare >= LOSS_FREE_SHARE);
-  lines.push(
-    `| ${target.label} | ${ok.length > 0 ? fmt(Math.max(...ok.map((s) => s.deliveredPerSecond)), 0) : "none"} |`,
-  );
-}
+const byId = new Map(report.targets.map((t) => [t.id, t]));
+const atFirstRate = (id) => byId.get(id)?.steps?.[0];
+const lossFree = (id) => {
+  const ok = (byId.get(id)?.steps ?? []).filter((s) => s.deliveredShare >= LOSS_FREE_SHARE);
+  return ok.length > 0 ? Math.max(...ok.map((s) => s.deliveredPerSecond)) : Number.NaN;
+};
+lines.push(
+  "",
+  `| target | highest loss-free delivered rate of the steps (≥ ${100 * LOSS_FREE_SHARE} % arrived) |`,
+  "| --- | ---: |",
+);
+for (const target of report.targets) lines.push(`| ${target.label} | ${fmt(lossFree(target.id), 0)} |`);
+// The issue's targets, from this run: CPU per delivery and p99 at the first rate (20,000 deliveries/s).
+const cpu = (id) => atFirstRate(id)?.serverCpuUsPerDelivery ?? Number.NaN;
+const p99 = (id) => atFirstRate(id)?.latencyMs.p99 ?? Number.NaN;
+const ratio = (a, b) => fmt(a / b, 2);
+const first = `${RATES[0] * SUBSCRIBERS}/s`;
+lines.push(
+  "",
+  "| issue 10 target | this run |",
+  "| --- | ---: |",
+  `| wsfleet + Redis CPU/delivery ≤ 1.15 × the floor, at ${first} | ${ratio(cpu("wsfleet-redis"), cpu("wsfleet-embedded-x1"))}× |`,
+  `| embedded CPU/delivery ≤ 1.15 × the floor, at ${first} | ${ratio(cpu("wsfleet-embedded-x2"), cpu("wsfleet-embedded-x1"))}× |`,
+  `| wsfleet + Redis CPU/delivery vs socket.io + Redis adapter (≤ 1/2.3 = 0.43), at ${first} | ${ratio(cpu("wsfleet-redis"), cpu("socketio-redis"))}× |`,
+  `| embedded CPU/delivery vs socket.io cluster adapter, at ${first} | ${ratio(cpu("wsfleet-embedded-x2"), cpu("socketio-cluster"))}× |`,
+  `| highest loss-free rate, wsfleet + Redis vs socket.io + Redis (≥ 2×) | ${ratio(lossFree("wsfleet-redis"), lossFree("socketio-redis"))}× |`,
+  `| highest loss-free rate, embedded vs socket.io cluster (≥ 2×) | ${ratio(lossFree("wsfleet-embedded-x2"), lossFree("socketio-cluster"))}× |`,
+  `| p99 at ${first}, wsfleet + Redis vs socket.io + Redis (≤ 0.5) | ${ratio(p99("wsfleet-redis"), p99("socketio-redis"))}× |`,
+  `| p99 at ${first}, embedded vs socket.io cluster (≤ 0.5) | ${ratio(p99("wsfleet-embedded-x2"), p99("socketio-cluster"))}× |`,
+);
 process.stdout.write(`${lines.join("\n")}\n`);
+if (!quick && only === -1) {
+  // A full run is the one RESULTS.md shows; run.js keeps this section when it rewrites the file.
+  const results = `${BENCH_DIR}RESULTS.md`;
+  const heading = [
+    "## Broadcast: fleet-wide publish (`bench/broadcast.js`)",
+    "",
+    `From [\`results/${file}\`](results/${file}), a run started ${report.date}. Each rate is a step of the publisher (20-400 publishes/s to 1,000 subscribers): 1 s warm-up, ${STEPS[0].durationS} s measured, 1.5 s to drain. Latency runs from the publisher's send to the subscriber's read, both in the one client process, which shares the 2 cores with the servers. Server CPU: every server process (workers, wsfleet primary and guard, node cluster primary, redis-server) from \`/proc\`, over the step and its drain, divided by the step's deliveries.`,
+    "",
+  ].join("\n");
+  writeFileSync(results, withSection(readFileSync(results, "utf8"), "broadcast", `${heading}\n${lines.join("\n")}`));
+}

@@ -47,3 +47,57 @@ test("redactUrl hides a password in logs and status", () => {
   assert.equal(redactUrl("rediss://user:s3cret@redis.example:6380"), "rediss://user:***@redis.example:6380");
   assert.equal(redactUrl("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
 });
+
+test("status: the publish line sums the workers' counters and adds the hub's drops; the broker line its counts", async () => {
+  const { formatStatus } = await import("../../dist/cli/status.js");
+  const { createCounters } = await import("../../dist/protocol/counters.js");
+  const worker = (name, published, delivered, dropped) => ({
+    name,
+    port: 8000,
+    state: "RUNNING",
+    pid: 1,
+    restarts: 0,
+    startedAt: 0,
+    counters: { ...createCounters(), published, delivered, dropped },
+  });
+  const text = formatStatus(
+    {
+      pid: 10,
+      startedAt: "2026-01-01T00:00:00.000Z",
+      workers: [worker("w_00", 5, 2, 1), worker("w_01", 1, 6, 0)],
+      haproxy: undefined,
+      bus: {
+        workers: 2,
+        forwarded: 6,
+        dropped: 3,
+        broker: {
+          url: "redis://:***@10.0.0.1:6379",
+          channel: "wsfleet:w",
+          state: "reconnecting",
+          published: 4,
+          received: 7,
+          dropped: 2,
+          errors: 5,
+          reconnects: 1,
+        },
+      },
+    },
+    0,
+  );
+  const lines = text.trimEnd().split("\n").slice(-2);
+  assert.deepEqual(lines, [
+    "publish: 6 published, 8 delivered from other workers and hosts, 4 dropped; bus: 2 workers connected",
+    "broker redis://:***@10.0.0.1:6379 (wsfleet:w) reconnecting: 4 published, 7 received, 2 dropped, 5 errors, 1 reconnects",
+  ]);
+});
+
+test("--broker takes redis:// and rediss:// URLs with a password and a database number; nothing else", async () => {
+  const { validateOptions } = await import("../../dist/config/validate.js");
+  const defaults = { webConcurrency: undefined, cpuCount: 2 };
+  for (const url of ["redis://127.0.0.1:6379", "rediss://:pw@redis.example:6380/2", "redis://user:pw@h/0"]) {
+    assert.equal(validateOptions({ broker: url }, defaults).broker, url);
+  }
+  for (const url of ["http://127.0.0.1:6379", "redis://", "redis://h:6379/db", "127.0.0.1:6379"]) {
+    assert.throws(() => validateOptions({ broker: url }, defaults), /invalid value for --broker/, url);
+  }
+});
