@@ -10,84 +10,76 @@ const PURE_FILES = [
   "^src/protocol/naming[.]ts$",
 ];
 
+/** One forbidden arrow: from files matching `from` to files matching `to` (dependency-cruiser's rule shape). */
+function forbid(name, comment, from, to) {
+  return { name, comment, severity: "error", from, to };
+}
+
 module.exports = {
   forbidden: [
-    {
-      name: "worker-side-stays-out-of-the-primary",
-      comment:
-        "The built-in worker (worker/, apps/, api/) never imports supervision, config, fleet, haproxy or CLI code.",
-      severity: "error",
-      from: { path: WORKER_SIDE },
-      to: { path: "^src/(supervise|config|cli|fleet|haproxy|metrics)/" },
-    },
-    {
-      name: "haproxy-does-not-know-the-fleet",
-      comment:
-        "haproxy/ implements the fleet's LoadBalancer interface without importing fleet/ or cli/; cli/ wires them.",
-      severity: "error",
-      from: { path: "^src/haproxy/" },
-      to: { path: "^src/(fleet|cli)/" },
-    },
-    {
-      name: "fleet-does-not-know-haproxy",
-      comment: "fleet/ talks to a load balancer through its own interface, never to haproxy/ or cli/.",
-      severity: "error",
-      from: { path: "^src/fleet/" },
-      to: { path: "^src/(haproxy|cli)/" },
-    },
-    {
-      name: "supervise-knows-no-websockets",
-      comment: "supervise/ runs any program; it knows nothing of workers, their protocol, HAProxy or the CLI.",
-      severity: "error",
-      from: { path: "^src/supervise/" },
-      to: { path: "^src/(fleet|haproxy|cli|worker|apps|api|protocol|config|metrics)/" },
-    },
-    {
-      name: "protocol-imports-nothing-of-ours",
-      comment: "protocol/ is shared by the primary and the worker: it imports only itself.",
-      severity: "error",
-      from: { path: "^src/protocol/" },
-      to: { path: "^src/", pathNot: "^src/protocol/" },
-    },
-    {
-      name: "config-is-pure",
-      comment: "config/ validates without I/O and knows no part that receives its slices.",
-      severity: "error",
-      from: { path: "^src/config/" },
-      to: { path: "^src/(supervise|fleet|haproxy|cli|worker|apps|metrics|net)/" },
-    },
-    {
-      name: "states-is-a-leaf",
-      comment: "Supervisor's states.py imports nothing; neither does ours.",
-      severity: "error",
-      from: { path: "^src/supervise/states[.]ts$" },
-      to: {},
-    },
-    {
-      name: "pure-files-touch-no-processes-sockets-files-or-timers",
-      comment:
-        "Restart policy, states, the config table and parsers, HAProxy model and render, naming: pure functions.",
-      severity: "error",
-      from: { path: PURE_FILES },
-      to: {
+    forbid(
+      "worker-side-stays-out-of-the-primary",
+      "The built-in worker (worker/, apps/, api/) never imports supervision, config, fleet, haproxy or CLI code.",
+      { path: WORKER_SIDE },
+      { path: "^src/(supervise|config|cli|fleet|haproxy|metrics)/" },
+    ),
+    forbid(
+      "haproxy-does-not-know-the-fleet",
+      "haproxy/ implements the fleet's LoadBalancer interface without importing fleet/ or cli/; cli/ wires them.",
+      { path: "^src/haproxy/" },
+      { path: "^src/(fleet|cli)/" },
+    ),
+    forbid(
+      "fleet-does-not-know-haproxy",
+      "fleet/ talks to a load balancer through its own interface, never to haproxy/ or cli/.",
+      { path: "^src/fleet/" },
+      { path: "^src/(haproxy|cli)/" },
+    ),
+    forbid(
+      "supervise-knows-no-websockets",
+      "supervise/ runs any program; it knows nothing of workers, their protocol, HAProxy or the CLI.",
+      { path: "^src/supervise/" },
+      { path: "^src/(fleet|haproxy|cli|worker|apps|api|protocol|config|metrics)/" },
+    ),
+    forbid(
+      "protocol-imports-nothing-of-ours",
+      "protocol/ is shared by the primary and the worker: it imports only itself.",
+      { path: "^src/protocol/" },
+      { path: "^src/", pathNot: "^src/protocol/" },
+    ),
+    forbid(
+      "config-is-pure",
+      "config/ validates without I/O and knows no part that receives its slices.",
+      { path: "^src/config/" },
+      { path: "^src/(supervise|fleet|haproxy|cli|worker|apps|metrics|net)/" },
+    ),
+    forbid(
+      "states-is-a-leaf",
+      "Supervisor's states.py imports nothing; neither does ours.",
+      { path: "^src/supervise/states[.]ts$" },
+      {},
+    ),
+    forbid(
+      "pure-files-touch-no-processes-sockets-files-or-timers",
+      "Restart policy, states, the config table and parsers, HAProxy model and render, naming: pure functions.",
+      { path: PURE_FILES },
+      {
         dependencyTypes: ["core"],
         path: "^(node:)?(child_process|cluster|dgram|dns|fs|fs/promises|http|http2|https|net|os|process|readline|timers|timers/promises|tls|worker_threads)$",
       },
-    },
-    {
-      name: "src-never-imports-bench",
-      comment: "bench/ measures wsfleet; wsfleet never depends on it.",
-      severity: "error",
-      from: { path: "^src/" },
-      to: { path: "^bench/" },
-    },
-    {
-      name: "no-circular",
-      comment: "A cycle means two files are one concept, or an arrow points the wrong way.",
-      severity: "error",
-      from: {},
-      to: { circular: true },
-    },
+    ),
+    forbid(
+      "src-never-imports-bench",
+      "bench/ measures wsfleet; wsfleet never depends on it.",
+      { path: "^src/" },
+      { path: "^bench/" },
+    ),
+    forbid(
+      "no-circular",
+      "A cycle means two files are one concept, or an arrow points the wrong way.",
+      {},
+      { circular: true },
+    ),
   ],
   options: {
     parser: "swc",
