@@ -14,6 +14,7 @@ import { createLatencyHistogram } from "../stats.js";
 
 const STAMP_DIGITS = 15;
 const DRAIN_MS = 1500;
+const JOIN_TIMEOUT_MS = 10_000;
 const CHAR_0 = 0x30;
 /** socket.io: `42["m","<payload>"]`, the payload starts after 8 bytes; engine.io ping "2" is answered "3". */
 const SOCKETIO_EVENT_OFFSET = 8;
@@ -67,18 +68,31 @@ async function openClient(endpoint, path, protocol, onData) {
   const onControl = (opcode, payload) => {
     if (opcode === OPCODE_PING) socket.write(buildMaskedFrame(OPCODE_PONG, payload));
   };
+  let connected;
+  const joined = new Promise((resolve) => {
+    connected = resolve;
+  });
   const reader =
     protocol === "socket.io"
       ? frameParser((buffer, start, end) => {
-          // "0{...}" is engine.io's open: then join the default namespace ("40"; sent earlier it is sometimes lost).
-          // "2" is engine.io's ping; "42[...]" an event; the rest (the connect ack) is ignored.
-          if (buffer[start] === 0x30) send("40");
-          else if (end - start === 1 && buffer[start] === 0x32) send("3");
-          else if (buffer[start] === 0x34 && buffer[start + 1] === 0x32) onData(buffer, start + SOCKETIO_EVENT_OFFSET);
+          // engine.io's open "0{...}": join the default namespace with "40"; its ack "40{...}": ready. An event sent
+          // before the ack is refused by socket.io, so nothing is sent until then. "2": ping; "42[...]": an event.
+          const type = buffer[start];
+          const next = buffer[start + 1];
+          if (type === 0x30) send("40");
+          else if (type === 0x34 && next === 0x30) connected();
+          else if (end - start === 1 && type === 0x32) send("3");
+          else if (type === 0x34 && next === 0x32) onData(buffer, start + SOCKETIO_EVENT_OFFSET);
         }, onControl)
       : frameParser((buffer, start) => onData(buffer, start), onControl);
   setReader(reader);
   if (leftover.length > 0) reader(leftover, leftover.length);
+  if (protocol === "socket.io") {
+    const timeout = sleep(JOIN_TIMEOUT_MS).then(() => {
+      throw new Error(`socket.io did not acknowledge the connect packet within ${JOIN_TIMEOUT_MS} ms`);
+    });
+    await Promise.race([joined, timeout]);
+  }
   return { socket, send };
 }
 
