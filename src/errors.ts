@@ -12,7 +12,8 @@ export type WsfleetErrorCode =
   | "WSFLEET_HAPROXY_FATAL"
   | "WSFLEET_NO_PRIMARY"
   | "WSFLEET_STATUS_FAILED"
-  | "WSFLEET_BROKER_UNREACHABLE";
+  | "WSFLEET_BROKER_UNREACHABLE"
+  | "WSFLEET_RUNTIME_DIR";
 
 export class WsfleetError extends Error {
   readonly code: WsfleetErrorCode;

@@ -1,5 +1,6 @@
 import type { EventEmitter } from "node:events";
 import type { Logger } from "../log/logger.js";
+import type { ServiceNotifier } from "./sd-notify.js";
 
 /** What the primary runs: the fleet, and HAProxy in front when --haproxy is given. */
 export interface PrimaryParts {
@@ -10,11 +11,15 @@ export interface PrimaryParts {
     rollingRestart(): Promise<void>;
     addWorker(): Promise<void>;
     removeWorker(): Promise<void>;
+    /** "2 of 2 workers RUNNING": systemd's STATUS= line. */
+    summary(): string;
   };
   balancer?: { stop(): Promise<void>; kill(): void } | undefined;
   /** The orphan guard: closed last, once every process it watches is gone. */
   guard: { close(): void };
   logger: Logger;
+  /** systemd's side (sd_notify): sends nothing when the primary does not run under a Type=notify unit. */
+  service?: ServiceNotifier;
   exit(code: number): void;
 }
 
@@ -43,6 +48,8 @@ export const EXIT_INTERRUPTED = 130;
  */
 export class Primary {
   private stopping: Promise<void> | undefined;
+  private isReady = false;
+  private reloading = false;
 
   constructor(private readonly parts: PrimaryParts) {}
 
@@ -60,6 +67,7 @@ export class Primary {
     if (this.stopping) return this.stopping;
     const { fleet, balancer, guard, logger } = this.parts;
     logger.event(reason.level, reason.event, reason.message);
+    const stoppingSent = this.notify("STOPPING=1", `STATUS=stopping: ${reason.message}`);
     this.stopping = (async () => {
       await fleet.stop();
       await balancer?.stop();
@@ -67,6 +75,7 @@ export class Primary {
       if (exitCode === 0) {
         logger.event("info", "shutdown", `all workers${balancer ? " and haproxy" : ""} stopped; exiting`);
       }
+      await stoppingSent;
       this.parts.exit(exitCode);
     })();
     return this.stopping;
@@ -98,19 +107,50 @@ export class Primary {
     this.parts.exit(EXIT_INTERRUPTED);
   }
 
-  /** SIGHUP: rolling restart, one worker at a time. */
+  /** Every worker has settled (and HAProxy sees them UP): systemd may start what comes after us (READY=1). */
+  markReady(): void {
+    if (this.stopping || this.isReady) return;
+    this.isReady = true;
+    void this.notify("READY=1", `STATUS=${this.statusLine()}`);
+  }
+
+  /** SIGHUP: rolling restart, one worker at a time; systemd sees RELOADING=1 until it is done (READY=1). */
   handleHup(): void {
-    if (!this.stopping) void this.parts.fleet.rollingRestart();
+    if (this.stopping || this.reloading) return;
+    const { fleet } = this.parts;
+    if (!this.isReady) {
+      void fleet.rollingRestart();
+      return;
+    }
+    this.reloading = true;
+    void this.notify("RELOADING=1", `STATUS=rolling restart of ${fleet.size} workers`);
+    void fleet.rollingRestart().finally(() => {
+      this.reloading = false;
+      if (!this.stopping) void this.notify("READY=1", `STATUS=${this.statusLine()}`);
+    });
   }
 
   /** SIGTTIN: one worker more. */
   handleTtin(): void {
-    if (!this.stopping) void this.parts.fleet.addWorker();
+    if (!this.stopping) void this.parts.fleet.addWorker().then(() => this.notifyStatus());
   }
 
   /** SIGTTOU: one worker less. */
   handleTtou(): void {
-    if (!this.stopping) void this.parts.fleet.removeWorker();
+    if (!this.stopping) void this.parts.fleet.removeWorker().then(() => this.notifyStatus());
+  }
+
+  private statusLine(): string {
+    return `${this.parts.fleet.summary()}${this.parts.balancer ? ", haproxy in front" : ""}`;
+  }
+
+  /** A new worker count for systemd's status line (after scaling). */
+  private notifyStatus(): void {
+    if (this.isReady && !this.stopping && !this.reloading) void this.notify(`STATUS=${this.statusLine()}`);
+  }
+
+  private notify(...assignments: string[]): Promise<void> {
+    return this.parts.service?.notify(...assignments) ?? Promise.resolve();
   }
 
   /** Nothing is left that could serve (every worker FATAL, or HAProxy FATAL): stop the rest and exit 1. */

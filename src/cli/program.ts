@@ -36,6 +36,7 @@ const SUBCOMMANDS: ReadonlyArray<[Exclude<CommandName, "run">, string]> = [
   ["haproxy-config", "print a WebSocket-ready haproxy.cfg for a fleet, for an HAProxy you run yourself"],
   ["reload", "rolling restart of a running primary (sends it SIGHUP); finds a running primary by itself"],
   ["status", "the state of a running primary's workers (and its HAProxy), like supervisorctl status"],
+  ["systemd-unit", "print a systemd unit (Type=notify, reload, hardening) that runs the fleet these options describe"],
 ];
 
 /** The command line, as commander reads it; values stay strings here and are validated once by the command. */

@@ -17,6 +17,7 @@ import { killGroup } from "../supervise/process-group.js";
 import { serveControl } from "./control-server.js";
 import { Primary } from "./primary.js";
 import { BUS_SOCKET, createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
+import type { ServiceNotifier } from "./sd-notify.js";
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
@@ -26,9 +27,9 @@ function plural(count: number, noun: string): string {
  * `wsfleet` without a subcommand: start the orphan guard first (so a SIGKILL at any moment after leaves nothing),
  * check every port, start the workers, then HAProxy once they have settled, then hand signals to the Primary.
  */
-export async function runFleet(options: Options, logger: Logger): Promise<void> {
+export async function runFleet(options: Options, logger: Logger, service?: ServiceNotifier): Promise<void> {
   const { fleet: fleetOptions, supervision } = options;
-  const removeOnDeathPrefix = runtimeDirPrefix(process.pid);
+  const removeOnDeathPrefix = runtimeDirPrefix(process.pid, options.runtimeDir);
   const guard = new OrphanGuard({
     primaryPid: process.pid,
     removeOnDeathPrefix,
@@ -41,7 +42,7 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
     guard.close();
     throw error;
   };
-  const runtimeDir = await createRuntimeDir(removeOnDeathPrefix);
+  const runtimeDir = await createRuntimeDir(removeOnDeathPrefix).catch((error) => failEarly(error, async () => {}));
   // Every port is checked before any process starts: the metrics port here, HAProxy's in prepare(), the workers' in
   // fleet.start().
   if (options.metrics) {
@@ -90,7 +91,7 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
     signalGroup: killGroup,
     assertPortFree: (host, port, option) => assertPortFree(host, port, { port: option, host: "--host" }),
   });
-  const primary = new Primary({ fleet, balancer, guard, logger, exit: (code) => process.exit(code) });
+  const primary = new Primary({ fleet, balancer, guard, logger, service, exit: (code) => process.exit(code) });
   primary.listen(process);
   fleet.on("all-fatal", () => {
     void primary.fail("every worker is FATAL: nothing left to serve; exiting with status 1");
@@ -168,4 +169,30 @@ export async function runFleet(options: Options, logger: Logger): Promise<void> 
       },
     );
   }
+  await announceReady(primary, fleet, balancer, logger);
+}
+
+/**
+ * Ready (systemd's READY=1) once every worker has settled, RUNNING or FATAL, and with --haproxy once HAProxy's
+ * checks see every RUNNING worker UP: only then can a client get through.
+ */
+async function announceReady(
+  primary: Primary,
+  fleet: Fleet,
+  balancer: HaproxyBalancer | undefined,
+  logger: Logger,
+): Promise<void> {
+  await fleet.settled();
+  if (balancer) {
+    const running = fleet
+      .status()
+      .filter((worker) => worker.state === "RUNNING")
+      .map((worker) => worker.name);
+    if (!(await balancer.waitUntilUp(running))) {
+      logger.event("warn", "ready", "haproxy does not see every RUNNING worker UP yet; reporting ready anyway");
+    }
+  }
+  if (primary.isStopping) return;
+  logger.event("info", "ready", `ready: ${fleet.summary()}${balancer ? ", haproxy sees them UP" : ""}`);
+  primary.markReady();
 }

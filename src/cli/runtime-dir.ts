@@ -1,10 +1,12 @@
 import { rmSync } from "node:fs";
-import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { WsfleetError } from "../errors.js";
 
 /**
- * A primary's private runtime directory, `$TMPDIR/wsfleet-<pid>-XXXXXX` (mode 700 from mkdtemp): its pid for
+ * A primary's private runtime directory, `$TMPDIR/wsfleet-<pid>-XXXXXX` (or in `--runtime-dir`, systemd's
+ * RuntimeDirectory=; mode 700 from mkdtemp): its pid for
  * `wsfleet reload`, its control socket for `wsfleet status`, and with --haproxy the config and runtime API socket.
  * The pid in the name lets the orphan guard find and remove it after a SIGKILL, even one before it was told of it.
  */
@@ -20,7 +22,15 @@ export const CONTROL_SOCKET = "control.sock";
 export const BUS_SOCKET = "bus.sock";
 
 export async function createRuntimeDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(prefix);
+  const parent = path.dirname(prefix);
+  const dir = await mkdir(parent, { recursive: true, mode: 0o700 })
+    .then(() => mkdtemp(prefix))
+    .catch((error: NodeJS.ErrnoException) => {
+      throw new WsfleetError(
+        "WSFLEET_RUNTIME_DIR",
+        `cannot create the runtime directory in ${parent} (${error.code ?? error.message}); choose a directory this user may write with --runtime-dir`,
+      );
+    });
   await writeFile(path.join(dir, PRIMARY_PID_FILE), `${process.pid}\n`, { mode: 0o600 });
   // Removed on every exit of the primary but SIGKILL (a stale dir names a dead pid, which the lookups skip).
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
@@ -38,7 +48,7 @@ export interface RunningPrimary {
   dir: string;
 }
 
-/** This user's running primaries, from $TMPDIR/wsfleet-XXXXXX/primary.pid. */
+/** This user's running primaries, from <tmpDir>/wsfleet-<pid>-XXXXXX/primary.pid ($TMPDIR or --runtime-dir). */
 export async function findPrimaries(tmpDir = os.tmpdir()): Promise<RunningPrimary[]> {
   const entries = await readdir(tmpDir).catch(() => [] as string[]);
   const found: RunningPrimary[] = [];

@@ -89,7 +89,7 @@ function formatBus(status: FleetStatus): string {
 
 /** `wsfleet status`: asks the running primary over its control socket. */
 export async function primaryStatus(raw: RawOptions): Promise<string> {
-  const primary = await choosePrimary(raw.pid);
+  const primary = await choosePrimary(raw.pid, raw.runtimeDir);
   if (!primary.dir) {
     throw new WsfleetError("WSFLEET_STATUS_FAILED", `primary ${primary.pid} has no runtime directory of this user`);
   }

@@ -17,7 +17,7 @@ import {
   parseSeconds,
 } from "./parsers.js";
 
-export type CommandName = "run" | "haproxy-config" | "reload" | "status";
+export type CommandName = "run" | "haproxy-config" | "reload" | "status" | "systemd-unit";
 
 /** Which part of wsfleet receives the value: validate.ts hands each part its own slice. */
 type Part =
@@ -30,7 +30,8 @@ type Part =
   | "frontend"
   | "haproxy-config"
   | "control"
-  | "broker";
+  | "broker"
+  | "systemd";
 
 export interface Setting<T = unknown> {
   /** A switch takes no value: true when given. */
@@ -52,8 +53,9 @@ function setting<const S extends Setting>(spec: S): S {
   return Object.freeze(spec);
 }
 
-const RUN: readonly CommandName[] = ["run"];
-const RUN_AND_CONFIG: readonly CommandName[] = ["run", "haproxy-config"];
+// `wsfleet systemd-unit` takes every option of the fleet it writes a unit for, and puts them in its ExecStart.
+const RUN: readonly CommandName[] = ["run", "systemd-unit"];
+const RUN_AND_CONFIG: readonly CommandName[] = ["run", "haproxy-config", "systemd-unit"];
 export const MAX_WORKERS = 1024;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export const WORKERS_HINT = `a whole number of workers from 1 to ${MAX_WORKERS}, for example --workers 4`;
@@ -191,6 +193,15 @@ export const SETTINGS = {
     part: "log",
     commands: RUN,
     parse: (value, option) => parseChoice(option, value, ["text", "json"] as const, "text or json"),
+  }),
+  runtimeDir: setting({
+    flags: "--runtime-dir <dir>",
+    help: "where the primary's private runtime directory (`wsfleet-<pid>-XXXXXX`: pid, control socket, HAProxy's config) goes; systemd's `RuntimeDirectory=`, for example `/run/wsfleet`; `status` and `reload` look there",
+    defaultText: "`$TMPDIR`, else `/tmp`",
+    part: "control",
+    commands: ["run", "systemd-unit", "reload", "status"],
+    parse: (value, option) =>
+      parseNonEmpty(option, value, "a directory for the runtime directory, for example --runtime-dir /run/wsfleet"),
   }),
   drainTimeout: setting({
     flags: "--drain-timeout <s>",
@@ -394,6 +405,16 @@ export const SETTINGS = {
     help: "print the status as JSON",
     part: "control",
     commands: ["status"],
+  }),
+  user: setting({
+    flags: "--user <name>",
+    help: "the unit's `User=`: the account the fleet runs as (default: root, as systemd does without `User=`)",
+    part: "systemd",
+    commands: ["systemd-unit"],
+    parse: (value, option) => {
+      if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(value)) return value;
+      throw invalidOption(option, value, "a user name for the unit's User=, for example --user www-data");
+    },
   }),
 } as const;
 

@@ -66,6 +66,8 @@ export interface Options {
   readonly fleet: FleetOptions;
   readonly supervision: SupervisionOptions;
   readonly logFormat: LogFormat;
+  /** Where the primary's runtime directory goes (--runtime-dir); undefined: the system's temporary directory. */
+  readonly runtimeDir: string | undefined;
   /** Where the primary serves Prometheus metrics, if anywhere. */
   readonly metrics: HostPort | undefined;
   /** Set with --haproxy: the primary runs HAProxy in front of its workers. */
@@ -223,6 +225,7 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
       stopTimeoutMs: Math.round(required(raw, "stopTimeout") * 1000),
     }),
     logFormat: required(raw, "logFormat"),
+    runtimeDir: settingValue(raw, "runtimeDir"),
     metrics: settingValue(raw, "metrics"),
     haproxy,
     broker,

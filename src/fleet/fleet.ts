@@ -73,6 +73,15 @@ export class Fleet extends EventEmitter {
     return this.workers.map((worker) => worker.status());
   }
 
+  /** "3 of 4 workers RUNNING, 1 FATAL": how many serve, and what the others are doing. */
+  summary(): string {
+    const counts = new Map<string, number>();
+    for (const worker of this.workers) counts.set(worker.state, (counts.get(worker.state) ?? 0) + 1);
+    const others = [...counts].filter(([state]) => state !== "RUNNING").map(([state, count]) => `${count} ${state}`);
+    const running = `${counts.get("RUNNING") ?? 0} of ${this.workers.length} workers RUNNING`;
+    return [running, ...others].join(", ");
+  }
+
   /** gunicorn's TTIN: one more worker on the next port; the balancer takes it once it has settled. */
   async addWorker(): Promise<void> {
     if (this.stopped) return;

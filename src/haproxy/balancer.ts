@@ -154,6 +154,18 @@ export class HaproxyBalancer {
     this.logger.event("info", "haproxy-ready", `haproxy: ${server} is UP and set to ready`, { worker: server });
   }
 
+  /** Resolves true once HAProxy's checks see every one of `servers` UP, false if they do not within `timeoutMs`. */
+  async waitUntilUp(servers: readonly string[], timeoutMs = ADMIT_TIMEOUT_MS): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const states = await this.runtime.serverStates(GUIDE_NAME).catch(() => []);
+      const up = new Set(states.filter((state) => state.operational === "UP").map((state) => state.server));
+      if (servers.every((server) => up.has(server))) return true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return false;
+  }
+
   /** The config for `workers` servers, checked with `haproxy -c`; what a restarted haproxy reads. */
   private async writeConfig(count: number): Promise<void> {
     const { haproxy, servers } = this.settings;

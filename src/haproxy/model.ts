@@ -107,7 +107,7 @@ export interface WebsocketModelInput {
 }
 
 const DEFAULT_TUNNEL_TIMEOUT_MS = 3_600_000;
-const DEFAULT_MAXCONN = 10_000;
+export const DEFAULT_MAXCONN = 10_000;
 
 /** The guide's settings plus what WebSockets need; config.ts says why each one is there. */
 export function websocketModel(input: WebsocketModelInput): HaproxyModel {

@@ -38,6 +38,7 @@ test("defaults follow the guide: port 8000, localhost, websockets-test, one work
     },
     supervision: { startSecs: 1, startRetries: 3, stopTimeoutMs: 10_000 },
     logFormat: "text",
+    runtimeDir: undefined,
     metrics: undefined,
     haproxy: undefined,
     broker: undefined,
