@@ -124,12 +124,18 @@ test("--broker: Redis killed and restarted under traffic; workers keep serving, 
   const broker = statusJson(a.primary.child.pid).bus.broker;
   assert.equal(broker.state, "connected");
   assert.ok(broker.reconnects >= 1 && broker.dropped > 0 && broker.errors > 0, JSON.stringify(broker));
-  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  // The workers' counters reach the primary once a second: wait for the publisher's to show.
+  let metrics = "";
+  const publishedShown = /^wsfleet_publish_published_total\{worker="websockets-test_00",port="\d+"\} [1-9]\d*$/m;
+  await eventually(async () => {
+    metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    return publishedShown.test(metrics);
+  }, 5000);
+  assert.match(metrics, publishedShown);
   assert.match(metrics, /^wsfleet_broker_up 1$/m);
   assert.match(metrics, /^wsfleet_broker_reconnects_total [1-9]\d*$/m);
   assert.match(metrics, /^wsfleet_broker_dropped_total [1-9]\d*$/m);
   assert.match(metrics, /^wsfleet_bus_workers_connected 2$/m);
-  assert.match(metrics, /^wsfleet_publish_published_total\{worker="websockets-test_00",port="\d+"\} [1-9]\d*$/m);
   // At most once: nothing the other fleet heard came twice.
   assert.equal(new Set(otherFleet.heard).size, otherFleet.heard.length);
   for (const ws of [publisher, sameFleet, otherFleet]) ws.close();
