@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, relative } from "node:path";
 import { formatBytes, formatCount } from "./print.js";
+import { keepSections } from "./sections.js";
 import {
   clientCeiling,
   connectRows,
@@ -236,6 +237,7 @@ export function writeReport(report, benchDir, jsonFile) {
   mkdirSync(`${benchDir}charts`, { recursive: true });
   for (const [name, svg] of Object.entries(renderCharts(report))) writeFileSync(`${benchDir}charts/${name}`, svg);
   const path = `${benchDir}RESULTS.md`;
-  writeFileSync(path, renderMarkdown(report, relative(`${benchDir}results`, jsonFile) || basename(jsonFile)));
+  const markdown = renderMarkdown(report, relative(`${benchDir}results`, jsonFile) || basename(jsonFile));
+  writeFileSync(path, keepSections(path, markdown));
   return path;
 }

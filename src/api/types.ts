@@ -15,12 +15,30 @@ export interface UpgradeRequest {
 }
 
 /**
+ * The fleet as an app sees it, handed to `setup(fleet)`: publish to a uWebSockets.js topic on every worker of the
+ * fleet, and with `--broker` on every fleet of the same `--name` on that broker.
+ */
+export interface Fleet {
+  /** `<name>_NN`, as Supervisor names the process (SUPERVISOR_PROCESS_NAME). */
+  readonly workerName: string;
+  /**
+   * Delivers `message` once to every connection subscribed to `topic` (`ws.subscribe(topic)`) on every worker: this
+   * worker's subscribers at once, the others' through the bus, in publish order. The message is copied before this
+   * returns, so the ArrayBuffer a `message` hook received may be passed as it is. At most once: a publish made while
+   * the bus or the broker is unreachable is lost for the subscribers it could not reach.
+   */
+  publish(topic: string, message: string | ArrayBuffer | Uint8Array, isBinary?: boolean): void;
+}
+
+/**
  * A WebSocket app that wsfleet runs in every worker (`--app ./handler.js`, default export). wsfleet wraps it with
  * the limits, `/healthz`, counters and drain; the built-in echo is itself one of these.
  */
 export interface WsfleetApp<UserData extends object = object> {
   /** uWebSockets.js route pattern of the WebSocket endpoint; default "/*" (every path, as python websockets serves). */
   path?: string;
+  /** Called once in each worker before it listens, with the handle to publish fleet-wide. */
+  setup?(fleet: Fleet): void | Promise<void>;
   /** Per-connection data made at the handshake; wsfleet adds `remoteAddress`. */
   userData?(request: UpgradeRequest): UserData;
   open?(ws: WebSocket<UserData & ConnectionData>): void;

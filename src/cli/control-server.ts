@@ -1,6 +1,8 @@
 import { chmodSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import type { HubStatus } from "../bus/hub.js";
+import type { BrokerStatus } from "../bus/redis-broker.js";
 import { MAX_WORKERS } from "../config/settings.js";
 import type { WorkerStatus } from "../fleet/worker.js";
 import type { BalancerStatus } from "../haproxy/balancer.js";
@@ -13,6 +15,12 @@ export interface FleetStatus {
   startedAt: string;
   workers: WorkerStatus[];
   haproxy: BalancerStatus | undefined;
+  /** The embedded bus (built-in workers), and the broker with --broker. */
+  bus: BusStatus | undefined;
+}
+
+interface BusStatus extends HubStatus {
+  broker: BrokerStatus | undefined;
 }
 
 /** What the control socket can ask of the running primary: the Primary's own methods, the fleet's state, its logs. */

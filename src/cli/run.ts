@@ -1,3 +1,6 @@
+import path from "node:path";
+import { BusHub } from "../bus/hub.js";
+import { RedisBroker } from "../bus/redis-broker.js";
 import type { Options } from "../config/validate.js";
 import { Dashboard } from "../dashboard/server.js";
 import { WsfleetError } from "../errors.js";
@@ -8,6 +11,7 @@ import { haproxyVersion } from "../haproxy/check.js";
 import { formatAddress } from "../haproxy/config.js";
 import type { Logger } from "../log/logger.js";
 import { keepingLines, LogRing } from "../log/ring.js";
+import { renderBusMetrics } from "../metrics/bus.js";
 import { fleetMetrics } from "../metrics/prometheus.js";
 import { metricsHandler } from "../metrics/server.js";
 import { type RequestHandler, serveHttp } from "../net/http-server.js";
@@ -19,7 +23,7 @@ import { killGroup } from "../supervise/process-group.js";
 import { type Controls, serveControl } from "./control-server.js";
 import { openFilesLimit } from "./open-files.js";
 import { Primary } from "./primary.js";
-import { createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
+import { BUS_SOCKET, createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
 import type { ServiceNotifier } from "./sd-notify.js";
 import { startWarnings } from "./start-warnings.js";
 
@@ -91,9 +95,21 @@ export async function runFleet(
         runtimeDir,
       ).catch((error) => failEarly(error, async () => {}))
     : undefined;
+  // The broker is checked like a port: unreachable means exit 2 before any worker starts.
+  const broker = options.broker
+    ? await RedisBroker.connect(options.broker, fleetOptions.name, logger).catch((error) =>
+        failEarly(error, async () => {}),
+      )
+    : undefined;
+  const busPath = path.join(runtimeDir, BUS_SOCKET);
+  const hub = fleetOptions.worker.kind === "builtin" ? await BusHub.listen(busPath) : undefined;
+  if (hub && broker) {
+    hub.connectUplink((run) => broker.publish(run));
+    broker.onRun((run) => hub.deliver(run));
+  }
   const fleet = new Fleet(fleetOptions, supervision, {
     logger,
-    spawn: workerSpawner(fleetOptions, guard.marker),
+    spawn: workerSpawner(fleetOptions, guard.marker, hub ? busPath : undefined),
     readiness:
       fleetOptions.worker.kind === "builtin" ? "ipc" : fleetOptions.ports.kind === "consecutive" ? "probe" : "uptime",
     probeReady: (slot, isCancelled) => waitForPort(fleetOptions.host, slot.port, isCancelled),
@@ -127,8 +143,9 @@ export async function runFleet(
   }
   const startedAt = new Date().toISOString();
   const snapshot = async () => ({ workers: fleet.status(), haproxy: await balancer?.status() });
+  const busStatus = () => hub && { ...hub.status(), broker: broker?.status() };
   const controls: Controls = {
-    status: async () => ({ pid: process.pid, startedAt, ...(await snapshot()) }),
+    status: async () => ({ pid: process.pid, startedAt, ...(await snapshot()), bus: busStatus() }),
     scale: (count) => primary.scale(count),
     restart: (name) => primary.restart(name),
     stop: () => primary.stop(),
@@ -137,11 +154,16 @@ export async function runFleet(
   };
   await serveControl(runtimeDir, controls);
   const { dashboard: dashboardOptions } = options;
-  const renderMetrics = fleetMetrics(snapshot, {
+  const renderFleetMetrics = fleetMetrics(snapshot, {
     wsfleet: version,
     node: process.versions.node,
     haproxy: options.haproxy ? await haproxyVersion(options.haproxy.bin) : undefined,
   });
+  // The bus and broker counters live in the primary, beside the workers' (metrics/bus.ts).
+  const renderMetrics = async () => {
+    const bus = busStatus();
+    return (await renderFleetMetrics()) + (bus ? renderBusMetrics(bus, bus.broker) : "");
+  };
   const dashboard = dashboardOptions
     ? new Dashboard({ primaryPid: process.pid, snapshot }, dashboardOptions.token)
     : undefined;

@@ -18,6 +18,8 @@ export function runtimeDirPrefix(pid: number, tmpDir = os.tmpdir()): string {
 }
 const PRIMARY_PID_FILE = "primary.pid";
 export const CONTROL_SOCKET = "control.sock";
+/** The embedded bus's hub, which every built-in worker connects to (WSFLEET_BUS). */
+export const BUS_SOCKET = "bus.sock";
 
 /**
  * `mkdir -p` one level at a time. Node 20's `mkdir(dir, { recursive: true })` never settles when mkdir keeps failing

@@ -1,4 +1,5 @@
 import type { RawOptions } from "../config/settings.js";
+import { sumCounters } from "../protocol/counters.js";
 import { controlledPrimary, controlRequest, expectOk } from "./control-client.js";
 import type { FleetStatus } from "./control-server.js";
 
@@ -45,7 +46,24 @@ export function formatStatus(status: FleetStatus, nowMs: number): string {
       .join("  ")
       .trimEnd(),
   );
-  return `primary pid ${status.pid}, up since ${status.startedAt}\n${lines.join("\n")}\n`;
+  return `primary pid ${status.pid}, up since ${status.startedAt}\n${lines.join("\n")}\n${formatBus(status)}`;
+}
+
+/** The fleet-wide publish lines: what the workers published and got, the hub, and the broker with --broker. */
+function formatBus(status: FleetStatus): string {
+  const { bus } = status;
+  if (!bus) return "";
+  const totals = sumCounters(status.workers.flatMap((worker) => (worker.counters ? [worker.counters] : [])));
+  const lines = [
+    `publish: ${totals.published} published, ${totals.delivered} delivered from other workers and hosts, ${totals.dropped + bus.dropped} dropped; bus: ${bus.workers} workers connected`,
+  ];
+  const { broker } = bus;
+  if (broker) {
+    lines.push(
+      `broker ${broker.url} (${broker.channel}) ${broker.state}: ${broker.published} published, ${broker.received} received, ${broker.dropped} dropped, ${broker.errors} errors, ${broker.reconnects} reconnects`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 /** `wsfleet status`: asks the running primary over its control socket. */

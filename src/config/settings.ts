@@ -41,6 +41,7 @@ type Part =
   | "frontend"
   | "haproxy-config"
   | "control"
+  | "broker"
   | "systemd";
 
 export interface Setting<T = unknown> {
@@ -90,6 +91,24 @@ function parseListenAddress(value: string, option: string, what: string): { host
     throw invalidOption(option, value, `a port or host:port for ${what}`);
   }
   return { host: match[1] || "127.0.0.1", port: parsePort(option, match[2]) };
+}
+
+/** A Redis URL as ioredis takes it; checked here so a typo is exit 2 before anything starts. */
+function parseBrokerUrl(value: string, option: string): string {
+  const expected = "a Redis URL, redis://host:port[/db] or rediss://, for example --broker redis://127.0.0.1:6379";
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw invalidOption(option, value, expected);
+  }
+  if ((url.protocol !== "redis:" && url.protocol !== "rediss:") || url.hostname === "") {
+    throw invalidOption(option, value, expected);
+  }
+  if (url.pathname !== "" && url.pathname !== "/" && !/^\/\d+$/.test(url.pathname)) {
+    throw invalidOption(option, value, `${expected} (the path is a database number)`);
+  }
+  return value.trim();
 }
 
 export const SETTINGS = {
@@ -236,6 +255,14 @@ export const SETTINGS = {
     part: "fleet",
     commands: RUN,
     parse: (value, option) => parseNonEmpty(option, value, "a path to a module, for example --app ./handler.js"),
+  }),
+  broker: setting({
+    flags: "--broker <url>",
+    help: "`redis://[:password@]host:port[/db]` (or `rediss://`): `fleet.publish` also reaches every fleet of the same `--name` on this Redis ([fleet-wide publish](#fleet-wide-publish-fleetpublish))",
+    defaultText: "off: the workers of this fleet only",
+    part: "broker",
+    commands: RUN,
+    parse: parseBrokerUrl,
   }),
   maxPayload: setting({
     flags: "--max-payload <bytes>",

@@ -78,6 +78,8 @@ export interface Options {
   readonly dashboard: DashboardOptions | undefined;
   /** Set with --haproxy: the primary runs HAProxy in front of its workers. */
   readonly haproxy: HaproxyOptions | undefined;
+  /** --broker: the Redis URL through which `fleet.publish` reaches other fleets of the same name. */
+  readonly broker: string | undefined;
 }
 
 export interface OptionDefaults {
@@ -214,6 +216,14 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
   const sharedPort = settingValue(raw, "sharedPort");
   const worker = validateWorkerKind(raw);
   const haproxy = validateHaproxyOptions(raw);
+  const broker = settingValue(raw, "broker");
+  if (broker !== undefined && worker.kind === "exec") {
+    throw invalidOption(
+      "--broker",
+      broker,
+      "it without --exec: fleet.publish is for apps run by the built-in worker (--app), not for other programs",
+    );
+  }
   if (haproxy && sharedPort !== undefined) {
     throw invalidOption(
       "--shared-port",
@@ -253,5 +263,6 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
     metrics: settingValue(raw, "metrics"),
     dashboard: validateDashboardOptions(raw),
     haproxy,
+    broker,
   });
 }

@@ -16,6 +16,9 @@ const COUNTER_METRICS: ReadonlyArray<[CounterName, string, "gauge" | "counter", 
   ["bytesOut", "wsfleet_sent_bytes_total", "counter", "Message payload bytes sent by the built-in echo."],
   ["backpressureEvents", "wsfleet_backpressure_events_total", "counter", "Sends that met a full socket buffer."],
   ["rejectedHandshakes", "wsfleet_rejected_handshakes_total", "counter", "Handshakes answered 503 while draining."],
+  ["published", "wsfleet_publish_published_total", "counter", "fleet.publish calls made in the worker."],
+  ["delivered", "wsfleet_publish_delivered_total", "counter", "Publishes of other workers and hosts delivered here."],
+  ["dropped", "wsfleet_publish_dropped_total", "counter", "Publishes lost because the bus was unreachable."],
 ];
 
 /** Every Supervisor state, so a state with no worker reads 0 rather than vanishing. */

@@ -13,6 +13,12 @@ export interface Counters {
   backpressureEvents: number;
   /** Handshakes answered 503 while draining. */
   rejectedHandshakes: number;
+  /** `fleet.publish` calls made in this worker. */
+  published: number;
+  /** Publishes from other workers and hosts handed to this worker's subscribers. */
+  delivered: number;
+  /** Publishes that could not leave this worker: its bus connection was down (at most once). */
+  dropped: number;
   /** Close codes seen, by code (1000, 1001, 1006, 1009...). */
   closeCodes: Record<string, number>;
 }
@@ -27,6 +33,9 @@ export function createCounters(): Counters {
     bytesOut: 0,
     backpressureEvents: 0,
     rejectedHandshakes: 0,
+    published: 0,
+    delivered: 0,
+    dropped: 0,
     closeCodes: {},
   };
 }
@@ -47,6 +56,9 @@ export function sumCounters(all: Iterable<Counters>): Counters {
     total.bytesOut += each.bytesOut;
     total.backpressureEvents += each.backpressureEvents;
     total.rejectedHandshakes += each.rejectedHandshakes;
+    total.published += each.published;
+    total.delivered += each.delivered;
+    total.dropped += each.dropped;
     for (const [code, count] of Object.entries(each.closeCodes)) {
       total.closeCodes[code] = (total.closeCodes[code] ?? 0) + count;
     }

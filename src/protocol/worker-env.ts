@@ -21,12 +21,16 @@ export interface ConnectionSettings {
 
 /** What one built-in worker reads at start. */
 export interface WorkerSettings extends ConnectionSettings {
+  /** `<name>_NN` (SUPERVISOR_PROCESS_NAME), or `worker-<port>` when run alone. */
+  readonly workerName: string;
   readonly host: string;
   readonly port: number;
   /** Own the port (fleet mode) or share it with SO_REUSEPORT (shared-port mode). */
   readonly exclusivePort: boolean;
   /** Absolute path of a module whose default export is a WsfleetApp; undefined for the built-in echo. */
   readonly appPath: string | undefined;
+  /** The primary's bus socket, through which `fleet.publish` reaches the other workers; undefined when run alone. */
+  readonly busPath: string | undefined;
 }
 
 export const CONNECTION_DEFAULTS: ConnectionSettings = Object.freeze({
@@ -54,6 +58,7 @@ export interface WorkerEnvInput {
   readonly host: string;
   readonly sharedPort: boolean;
   readonly appPath: string | undefined;
+  readonly busPath: string | undefined;
   readonly connections: ConnectionSettings;
 }
 
@@ -75,6 +80,7 @@ export function encodeWorkerEnv(input: WorkerEnvInput): Record<string, string> {
     WSFLEET_DRAIN_SPREAD_MS: String(connections.drainSpreadMs),
     WSFLEET_APP: input.appPath ?? "",
     WSFLEET_TRUST_PROXY: connections.trustProxy ? "1" : "0",
+    WSFLEET_BUS: input.busPath ?? "",
   };
 }
 
@@ -95,9 +101,11 @@ export function decodeWorkerEnv(env: NodeJS.ProcessEnv): WorkerSettings {
     throw new Error(`WSFLEET_COMPRESSION must be off, shared or dedicated, got ${JSON.stringify(compression)}`);
   }
   const defaults = CONNECTION_DEFAULTS;
+  const port = integer(env, "PORT", undefined, 1, 65535);
   return Object.freeze({
+    workerName: env.SUPERVISOR_PROCESS_NAME || `worker-${port}`,
     host: env.WSFLEET_HOST || "localhost",
-    port: integer(env, "PORT", undefined, 1, 65535),
+    port,
     exclusivePort: env.WSFLEET_SHARED_PORT !== "1",
     maxPayloadBytes: integer(env, "WSFLEET_MAX_PAYLOAD", defaults.maxPayloadBytes, 1, 2 ** 31 - 1),
     idleTimeoutSecs: integer(env, "WSFLEET_IDLE_TIMEOUT", defaults.idleTimeoutSecs, 0, 960),
@@ -107,5 +115,6 @@ export function decodeWorkerEnv(env: NodeJS.ProcessEnv): WorkerSettings {
     drainSpreadMs: integer(env, "WSFLEET_DRAIN_SPREAD_MS", defaults.drainSpreadMs, 0, 86_400_000),
     appPath: env.WSFLEET_APP || undefined,
     trustProxy: env.WSFLEET_TRUST_PROXY === "1",
+    busPath: env.WSFLEET_BUS || undefined,
   });
 }

@@ -3,7 +3,9 @@ import type { WsfleetApp } from "../api/types.js";
 import { listenAddresses } from "../net/listen-addresses.js";
 import type { Counters } from "../protocol/counters.js";
 import type { WorkerSettings } from "../protocol/worker-env.js";
+import { BusClient } from "./bus-client.js";
 import { closedBy, SPREAD_TICK_MS } from "./drain-spread.js";
+import { createFleetHandle, deliverFromBus } from "./fleet-handle.js";
 import { type HostState, hostApp } from "./host.js";
 
 export interface RunningServer {
@@ -70,6 +72,12 @@ function closeSpread<T>(connections: T[], state: { open: Set<T> }, spreadMs: num
 export async function serve(app: WsfleetApp, settings: WorkerSettings, counters: Counters): Promise<RunningServer> {
   const state: HostState = { draining: false, open: new Set(), onAllClosed: undefined };
   const server = hostApp(app, settings, counters, state);
+  const compress = settings.compression !== "off";
+  // Connected before setup(), so the app's first publish already reaches the other workers.
+  const bus = settings.busPath
+    ? await BusClient.connect(settings.busPath, deliverFromBus(server, counters, compress))
+    : undefined;
+  await app.setup?.(createFleetHandle(server, bus, settings.workerName, counters, compress));
   const addresses = await listenAddresses(settings.host);
   const sockets: uWS.us_listen_socket[] = [];
   try {

@@ -43,7 +43,7 @@ test("--app examples/chat-room.js: a message reaches everyone in the room on the
   assert.deepEqual(heard.get(carol), ["kitchen only"], "carol, in the kitchen, did not hear the lobby");
   assert.deepEqual(heard.get(bob), ["hello lobby", "lobby again"], "bob, in the lobby, did not hear the kitchen");
   // The app's own route, wsfleet's /healthz, 426 on its WebSocket path and 404 elsewhere.
-  assert.equal((await fetch(`http://localhost:${port}/rooms`)).status, 200);
+  assert.equal((await fetch(`http://localhost:${port}/whoami`)).status, 200);
   assert.equal((await fetch(`http://localhost:${port}/healthz`)).status, 200);
   const plain = await fetch(`http://localhost:${port}/chat`);
   assert.equal(plain.status, 426);

@@ -43,6 +43,7 @@ test("defaults follow the guide: port 8000, localhost, websockets-test, one work
     metrics: undefined,
     dashboard: undefined,
     haproxy: undefined,
+    broker: undefined,
   });
   assert.ok(Object.isFrozen(options));
   assert.ok(Object.isFrozen(options.fleet) && Object.isFrozen(options.fleet.connections));

@@ -54,6 +54,7 @@ test("the worker reads its settings from the environment, with the same defaults
   assert.deepEqual(
     { ...settings },
     {
+      workerName: "worker-9000",
       host: "localhost",
       port: 9000,
       exclusivePort: true,
@@ -65,6 +66,7 @@ test("the worker reads its settings from the environment, with the same defaults
       drainSpreadMs: 2000,
       appPath: undefined,
       trustProxy: false,
+      busPath: undefined,
     },
   );
   assert.equal(decodeWorkerEnv({ PORT: "9000", WSFLEET_SHARED_PORT: "1" }).exclusivePort, false);
@@ -91,6 +93,7 @@ test("what the primary encodes the worker decodes: one file holds both sides of 
     host: "127.0.0.1",
     sharedPort: false,
     appPath: "/srv/app.js",
+    busPath: "/tmp/wsfleet-1-x/bus.sock",
     connections: options.fleet.connections,
   });
   assert.equal(env.SUPERVISOR_PROCESS_NAME, "chat_07");
@@ -98,10 +101,12 @@ test("what the primary encodes the worker decodes: one file holds both sides of 
   assert.deepEqual(
     { ...decodeWorkerEnv(env) },
     {
+      workerName: "chat_07",
       host: "127.0.0.1",
       port: 9007,
       exclusivePort: true,
       appPath: "/srv/app.js",
+      busPath: "/tmp/wsfleet-1-x/bus.sock",
       ...options.fleet.connections,
     },
   );

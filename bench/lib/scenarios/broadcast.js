@@ -1,0 +1,195 @@
+/**
+ * Broadcast: `subscribers` connections in one room, spread over the target's processes, and one publisher at a fixed
+ * rate of `messageBytes` messages that carry their send time. Per step: delivered messages/s, the share of the
+ * expected deliveries that arrived, publish-to-delivery latency (HDR histogram) and the servers' CPU per delivery.
+ * Speaks plain WebSocket frames, or socket.io's (engine.io v4 over the websocket transport) on the same raw sockets,
+ * so both kinds of target are read by the same client code.
+ */
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { openWebSocket } from "../connection.js";
+import { buildMaskedFrame, OPCODE_CLOSE, OPCODE_PING, OPCODE_PONG, OPCODE_TEXT } from "../frames.js";
+import { sampleProcesses } from "../proc.js";
+import { createLatencyHistogram } from "../stats.js";
+
+const STAMP_DIGITS = 15;
+const DRAIN_MS = 1500;
+const JOIN_TIMEOUT_MS = 10_000;
+const CHAR_0 = 0x30;
+/** socket.io: `42["m","<payload>"]`, the payload starts after 8 bytes; engine.io ping "2" is answered "3". */
+const SOCKETIO_EVENT_OFFSET = 8;
+
+/** The send time in µs (performance.now, one process), zero-padded, then filler up to `bytes`. */
+function stampedPayload(bytes) {
+  const stamp = String(Math.round(performance.now() * 1000)).padStart(STAMP_DIGITS, "0");
+  return stamp + "x".repeat(Math.max(0, bytes - STAMP_DIGITS));
+}
+
+function readStamp(buffer, offset) {
+  let value = 0;
+  for (let i = 0; i < STAMP_DIGITS; i += 1) value = value * 10 + (buffer[offset + i] - CHAR_0);
+  return value;
+}
+
+/**
+ * A frame reader for small server frames that hands each text/binary payload to `onData(buffer, start, end)` and
+ * each control frame to `onControl(opcode, payload)`; a partial frame waits for the next chunk.
+ */
+function frameParser(onData, onControl) {
+  let rest = null;
+  return (chunk, length) => {
+    let buffer = chunk.subarray(0, length);
+    if (rest) {
+      buffer = Buffer.concat([rest, buffer]);
+      rest = null;
+    }
+    let offset = 0;
+    while (buffer.length - offset >= 2) {
+      const opcode = buffer[offset] & 0x0f;
+      const len7 = buffer[offset + 1] & 0x7f;
+      const headerBytes = len7 < 126 ? 2 : len7 === 126 ? 4 : 10;
+      if (buffer.length - offset < headerBytes) break;
+      const payloadBytes =
+        len7 < 126 ? len7 : len7 === 126 ? buffer.readUInt16BE(offset + 2) : buffer.readUInt32BE(offset + 6);
+      const start = offset + headerBytes;
+      const end = start + payloadBytes;
+      if (end > buffer.length) break;
+      if (opcode >= OPCODE_CLOSE) onControl(opcode, Buffer.from(buffer.subarray(start, end)));
+      else onData(buffer, start, end);
+      offset = end;
+    }
+    if (offset < buffer.length) rest = Buffer.from(buffer.subarray(offset));
+  };
+}
+
+async function openClient(endpoint, path, protocol, onData) {
+  const { socket, leftover, setReader } = await openWebSocket({ ...endpoint, path });
+  const send = (text) => socket.write(buildMaskedFrame(OPCODE_TEXT, Buffer.from(text)));
+  const onControl = (opcode, payload) => {
+    if (opcode === OPCODE_PING) socket.write(buildMaskedFrame(OPCODE_PONG, payload));
+  };
+  let connected;
+  const joined = new Promise((resolve) => {
+    connected = resolve;
+  });
+  const reader =
+    protocol === "socket.io"
+      ? frameParser((buffer, start, end) => {
+          // engine.io's open "0{...}": join the default namespace with "40"; its ack "40{...}": ready. An event sent
+          // before the ack is refused by socket.io, so nothing is sent until then. "2": ping; "42[...]": an event.
+          const type = buffer[start];
+          const next = buffer[start + 1];
+          if (type === 0x30) send("40");
+          else if (type === 0x34 && next === 0x30) connected();
+          else if (end - start === 1 && type === 0x32) send("3");
+          else if (type === 0x34 && next === 0x32) onData(buffer, start + SOCKETIO_EVENT_OFFSET);
+        }, onControl)
+      : frameParser((buffer, start) => onData(buffer, start), onControl);
+  setReader(reader);
+  if (leftover.length > 0) reader(leftover, leftover.length);
+  if (protocol === "socket.io") {
+    const timeout = sleep(JOIN_TIMEOUT_MS).then(() => {
+      throw new Error(`socket.io did not acknowledge the connect packet within ${JOIN_TIMEOUT_MS} ms`);
+    });
+    await Promise.race([joined, timeout]);
+  }
+  return { socket, send };
+}
+
+/** CPU time so far of each role's processes (worker, manager, redis...). */
+function cpuByRole(processes) {
+  const samples = sampleProcesses(processes.map((p) => p.pid));
+  const byRole = {};
+  processes.forEach((p, i) => {
+    byRole[p.role] = (byRole[p.role] ?? 0) + (samples[i]?.cpuUs ?? 0);
+  });
+  return byRole;
+}
+
+function sum(byRole) {
+  return Object.values(byRole).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Runs every step (publishes per second) against a started target and resolves with one result per step.
+ * `running`: { subscribers: [{host, port}], publisher: {host, port}, collect() → [{pid, role}] }.
+ */
+export async function runBroadcast(target, running, { subscribers, messageBytes, steps, log = () => {} }) {
+  const histogram = createLatencyHistogram();
+  const state = { recording: false, windowStartUs: 0, windowEndUs: 0, delivered: 0, deliveredAll: 0 };
+  const onData = (buffer, offset) => {
+    state.deliveredAll += 1;
+    if (!state.recording) return;
+    const sentUs = readStamp(buffer, offset);
+    if (sentUs < state.windowStartUs || sentUs >= state.windowEndUs) return;
+    state.delivered += 1;
+    histogram.recordValue(Math.max(1, Math.round(performance.now() * 1000 - sentUs)));
+  };
+  const clients = [];
+  for (let i = 0; i < subscribers; i += 1) {
+    const endpoint = running.subscribers[i % running.subscribers.length];
+    clients.push(await openClient(endpoint, target.paths.subscribe, target.protocol, onData));
+  }
+  const publisher = await openClient(running.publisher, target.paths.publish, target.protocol, () => {});
+  const publish =
+    target.protocol === "socket.io"
+      ? () => publisher.send(`42["p","${stampedPayload(messageBytes)}"]`)
+      : () => publisher.send(stampedPayload(messageBytes));
+  // Every subscriber joined (socket.io joins after its connect packet): one probe publish reaches all of them.
+  const joined = state.deliveredAll;
+  for (let tries = 0; state.deliveredAll - joined < subscribers && tries < 100; tries += 1) {
+    publish();
+    await sleep(100);
+  }
+  const results = [];
+  for (const step of steps) {
+    let windowPublished = 0;
+    let publishing = true;
+    let nextAt = performance.now();
+    const intervalMs = 1000 / step.publishesPerSecond;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      while (publishing && nextAt <= now) {
+        publish();
+        if (state.recording && now * 1000 < state.windowEndUs) windowPublished += 1;
+        nextAt += intervalMs;
+      }
+    }, 1);
+    await sleep(step.warmupS * 1000);
+    const processes = running.collect();
+    histogram.reset();
+    state.delivered = 0;
+    state.windowStartUs = performance.now() * 1000;
+    state.windowEndUs = state.windowStartUs + step.durationS * 1e6;
+    state.recording = true;
+    const cpuStart = cpuByRole(processes);
+    const startedAt = performance.now();
+    await sleep(step.durationS * 1000);
+    publishing = false;
+    clearInterval(ticker);
+    await sleep(DRAIN_MS);
+    state.recording = false;
+    const cpuEnd = cpuByRole(processes);
+    const cpuUsByRole = Object.fromEntries(Object.keys(cpuEnd).map((role) => [role, cpuEnd[role] - cpuStart[role]]));
+    const cpuUs = sum(cpuUsByRole);
+    const elapsedS = (performance.now() - startedAt) / 1000;
+    const expected = windowPublished * subscribers;
+    const at = (p) => (histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(p) / 1000);
+    const result = {
+      publishesPerSecond: step.publishesPerSecond,
+      publishes: windowPublished,
+      targetDeliveriesPerSecond: step.publishesPerSecond * subscribers,
+      deliveredPerSecond: state.delivered / step.durationS,
+      deliveredShare: expected === 0 ? 0 : state.delivered / expected,
+      latencyMs: { p50: at(50), p99: at(99), p99_9: at(99.9), max: histogram.maxValue / 1000 },
+      serverCpuUsPerDelivery: state.delivered === 0 ? 0 : cpuUs / state.delivered,
+      serverCpuCores: cpuUs / 1e6 / elapsedS,
+      serverCpuUsByRole: cpuUsByRole,
+    };
+    results.push(result);
+    log(result);
+    await sleep(300);
+  }
+  for (const { socket } of [...clients, publisher]) socket.destroy();
+  return results;
+}

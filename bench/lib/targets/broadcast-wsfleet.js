@@ -1,0 +1,18 @@
+/**
+ * Broadcast: one wsfleet fleet with the embedded bus (no --broker). With one worker it is the floor: one
+ * uWebSockets.js process publishing to every subscriber locally, one send each.
+ */
+import { startFleet, WS_PATHS } from "./broadcast-common.js";
+
+export function broadcastWsfleetTarget(workers) {
+  return {
+    id: `wsfleet-embedded-x${workers}`,
+    label: workers === 1 ? "wsfleet ×1 (floor: local publish only)" : `wsfleet ×${workers}, embedded bus`,
+    protocol: "ws",
+    paths: WS_PATHS,
+    async start(ctx) {
+      const fleet = await startFleet(ctx, { name: "wsfleet", host: "127.0.0.1", workers });
+      return { subscribers: fleet.endpoints, publisher: fleet.endpoints[0], collect: fleet.pids };
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import type { HubStatus } from "../bus/hub.js";
+import type { BrokerStatus } from "../bus/redis-broker.js";
+
+/** The primary's bus and broker, as Prometheus text: appended to the workers' metrics. Pure. */
+export function renderBusMetrics(hub: HubStatus, broker: BrokerStatus | undefined): string {
+  const rows: [string, "gauge" | "counter", string, number][] = [
+    ["wsfleet_bus_workers_connected", "gauge", "Workers connected to the embedded bus.", hub.workers],
+    ["wsfleet_bus_forwarded_total", "counter", "Publishes the bus took from workers.", hub.forwarded],
+    ["wsfleet_bus_dropped_total", "counter", "Publishes a worker missed: it had 64 MiB unread.", hub.dropped],
+  ];
+  if (broker) {
+    const { published, received, dropped, errors, reconnects } = broker;
+    rows.push(
+      ["wsfleet_broker_up", "gauge", "1 while the broker is connected.", broker.state === "connected" ? 1 : 0],
+      ["wsfleet_broker_published_total", "counter", "Publishes sent to the broker.", published],
+      ["wsfleet_broker_received_total", "counter", "Publishes of other fleets received.", received],
+      ["wsfleet_broker_dropped_total", "counter", "Publishes lost while the broker was away.", dropped],
+      ["wsfleet_broker_errors_total", "counter", "Errors of the broker connections.", errors],
+      ["wsfleet_broker_reconnects_total", "counter", "Reconnections to the broker.", reconnects],
+    );
+  }
+  return rows
+    .map(([name, type, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`)
+    .join("");
+}

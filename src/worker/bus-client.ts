@@ -1,0 +1,71 @@
+import net from "node:net";
+import { FrameSplitter } from "../protocol/bus-frames.js";
+
+/** After a lost connection to the hub; the primary's hub only goes away with the primary, which ends us too. */
+const RECONNECT_DELAY_MS = 100;
+
+/**
+ * The worker's end of the fleet bus: one unix socket to the primary's hub. Frames written in one tick leave in one
+ * writev (cork until the next tick), and whole runs of frames that arrive are handed to `onRun` in one call.
+ */
+export class BusClient {
+  private socket: net.Socket | undefined;
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket?.uncork();
+  };
+
+  private constructor(
+    private readonly socketPath: string,
+    private readonly onRun: (run: Buffer) => void,
+  ) {}
+
+  /** Resolves once connected, so the app's first publish already reaches the other workers. */
+  static connect(socketPath: string, onRun: (run: Buffer) => void): Promise<BusClient> {
+    const client = new BusClient(socketPath, onRun);
+    return client.open().then(() => client);
+  }
+
+  /** Queues a frame; false when the hub is unreachable right now (the publish is lost for the other workers). */
+  send(frame: Buffer): boolean {
+    const { socket } = this;
+    if (!socket) return false;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(this.uncork);
+    }
+    socket.write(frame);
+    return true;
+  }
+
+  private open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(this.socketPath);
+      const splitter = new FrameSplitter();
+      socket.once("connect", () => {
+        this.socket = socket;
+        socket.off("error", reject);
+        socket.on("error", () => {});
+        resolve();
+      });
+      socket.once("error", reject);
+      socket.on("data", (chunk: Buffer) => {
+        const run = splitter.push(chunk);
+        if (run.count > 0) this.onRun(run.bytes);
+      });
+      socket.on("close", () => {
+        if (this.socket !== socket) return;
+        this.socket = undefined;
+        this.corked = false;
+        setTimeout(() => this.reopen(), RECONNECT_DELAY_MS).unref();
+      });
+      socket.unref();
+    });
+  }
+
+  private reopen(): void {
+    this.open().catch(() => setTimeout(() => this.reopen(), RECONNECT_DELAY_MS).unref());
+  }
+}

@@ -1,0 +1,191 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { connect } from "../helpers/clients.js";
+import { eventually, isAlive, PRIMARY, runPrimary, startPrimary, within } from "../helpers/fleet.js";
+import { freePortRange } from "../helpers/ports.js";
+import { rawConnect } from "../helpers/raw-ws.js";
+import { startRedis } from "../helpers/redis.js";
+
+const CHAT = fileURLToPath(new URL("../../examples/chat-room.js", import.meta.url));
+
+/** A fleet of `workers` chat-room workers on `host`, every one RUNNING. */
+async function chatFleet(t, { workers, host = "127.0.0.1", broker, extra = [] }) {
+  const port = await freePortRange(workers);
+  const args = ["--workers", String(workers), "--base-port", String(port), "--host", host, "--start-secs", "0"];
+  const primary = startPrimary(t, [...args, "--app", CHAT, ...(broker ? ["--broker", broker] : []), ...extra]);
+  const running = await primary.waitForRunning(workers);
+  const urls = Array.from({ length: workers }, (_, i) => `ws://${host}:${port + i}/chat`);
+  return { primary, urls, pids: [...running.values()] };
+}
+
+/** A client in `room` that records every message as "T:text" or "B:text" (binary). */
+async function member(url, room) {
+  const ws = await connect(`${url}?room=${room}`);
+  ws.heard = [];
+  ws.on("message", (data, isBinary) => ws.heard.push(`${isBinary ? "B" : "T"}:${data}`));
+  return ws;
+}
+
+/**
+ * Every url gets two members of "red" and one of "blue"; the first red member of each worker publishes `count` text
+ * messages, the blue member of the first worker `count` binary ones. Checks that each red member heard every red
+ * message exactly once, each publisher's in its order, and nothing blue; and each blue member every blue one, binary.
+ */
+async function assertRoomsSpan(urls, count) {
+  const red = [];
+  const blue = [];
+  for (const url of urls) {
+    red.push(await member(url, "red"), await member(url, "red"));
+    blue.push(await member(url, "blue"));
+  }
+  const publishers = red.filter((_, i) => i % 2 === 0);
+  const expectedRed = publishers.flatMap((_, p) => Array.from({ length: count }, (_, n) => `T:red ${p}.${n}`));
+  const expectedBlue = Array.from({ length: count }, (_, n) => `B:blue ${n}`);
+  for (let n = 0; n < count; n += 1) {
+    for (const [p, ws] of publishers.entries()) ws.send(`red ${p}.${n}`);
+    blue[0].send(Buffer.from(`blue ${n}`), { binary: true });
+  }
+  const all = [...red, ...blue];
+  const done = () =>
+    red.every((ws) => ws.heard.length >= expectedRed.length) &&
+    blue.every((ws) => ws.heard.length >= expectedBlue.length);
+  await eventually(done, 10_000);
+  // A little longer: a duplicate or a stray would arrive after the last expected message.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  for (const ws of red) {
+    assert.deepEqual([...ws.heard].sort(), [...expectedRed].sort(), "a red member heard every red message once");
+    publishers.forEach((_, p) => {
+      const mine = ws.heard.filter((line) => line.startsWith(`T:red ${p}.`));
+      assert.deepEqual(
+        mine,
+        expectedRed.filter((line) => line.startsWith(`T:red ${p}.`)),
+        "in publish order",
+      );
+    });
+  }
+  for (const ws of blue) assert.deepEqual(ws.heard, expectedBlue, "a blue member heard every blue message, binary");
+  for (const ws of all) ws.close();
+}
+
+test("embedded bus: a room spans every worker; exactly once, in order, binary stays binary, no other room", async (t) => {
+  const { urls, primary } = await chatFleet(t, { workers: 3 });
+  await assertRoomsSpan(urls, 30);
+  // The counters reach `wsfleet status`: 3 red publishers and 1 blue, 30 each.
+  await eventually(() => statusJson(primary.child.pid).workers.every((w) => w.counters?.published !== undefined));
+  const published = () => statusJson(primary.child.pid).workers.reduce((sum, w) => sum + w.counters.published, 0);
+  assert.ok(await eventually(() => published() === 120, 5000), `published ${published()}`);
+});
+
+function statusJson(pid) {
+  const run = spawnSync(process.execPath, [PRIMARY, "status", "--json", "--pid", String(pid)], { encoding: "utf8" });
+  return JSON.parse(run.stdout);
+}
+
+test("--broker: two fleets on 127.0.0.2 and 127.0.0.3 sharing one Redis are one room", async (t) => {
+  const redis = await startRedis(t);
+  const [a, b] = await Promise.all([
+    chatFleet(t, { workers: 2, host: "127.0.0.2", broker: redis.url }),
+    chatFleet(t, { workers: 2, host: "127.0.0.3", broker: redis.url }),
+  ]);
+  await assertRoomsSpan([...a.urls, ...b.urls], 20);
+  const broker = statusJson(a.primary.child.pid).bus.broker;
+  assert.equal(broker.state, "connected");
+  assert.equal(broker.channel, "wsfleet:websockets-test");
+  assert.ok(broker.published > 0 && broker.received > 0, JSON.stringify(broker));
+});
+
+test("--broker: Redis killed and restarted under traffic; workers keep serving, delivery resumes", async (t) => {
+  const redis = await startRedis(t);
+  const metricsPort = await freePortRange(1);
+  const [a, b] = await Promise.all([
+    chatFleet(t, { workers: 2, host: "127.0.0.2", broker: redis.url, extra: ["--metrics", String(metricsPort)] }),
+    chatFleet(t, { workers: 1, host: "127.0.0.3", broker: redis.url }),
+  ]);
+  const publisher = await member(a.urls[0], "red");
+  const sameFleet = await member(a.urls[1], "red");
+  const otherFleet = await member(b.urls[0], "red");
+  let sent = 0;
+  const traffic = setInterval(() => publisher.send(`m${sent++}`), 10);
+  t.after(() => clearInterval(traffic));
+  const heardAfter = (ws, n) => () => ws.heard.some((line) => Number(line.slice(3)) >= n);
+  assert.ok(await eventually(heardAfter(otherFleet, 20)), "the other fleet hears through Redis");
+  await redis.stop();
+  const whileAway = sent;
+  // Local delivery goes on: the other worker of the same fleet still hears, through the embedded bus.
+  assert.ok(await eventually(heardAfter(sameFleet, whileAway + 20)), "the same fleet hears while Redis is away");
+  assert.ok([...a.pids, ...b.pids].every(isAlive), "no worker went down with Redis");
+  await redis.start();
+  const back = sent;
+  assert.ok(await eventually(heardAfter(otherFleet, back), 5000), "delivery across fleets resumes");
+  clearInterval(traffic);
+  const broker = statusJson(a.primary.child.pid).bus.broker;
+  assert.equal(broker.state, "connected");
+  assert.ok(broker.reconnects >= 1 && broker.dropped > 0 && broker.errors > 0, JSON.stringify(broker));
+  // The workers' counters reach the primary once a second: wait for the publisher's to show.
+  let metrics = "";
+  const publishedShown = /^wsfleet_publish_published_total\{worker="websockets-test_00",port="\d+"\} [1-9]\d*$/m;
+  await eventually(async () => {
+    metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    return publishedShown.test(metrics);
+  }, 5000);
+  assert.match(metrics, publishedShown);
+  assert.match(metrics, /^wsfleet_broker_up 1$/m);
+  assert.match(metrics, /^wsfleet_broker_reconnects_total [1-9]\d*$/m);
+  assert.match(metrics, /^wsfleet_broker_dropped_total [1-9]\d*$/m);
+  assert.match(metrics, /^wsfleet_bus_workers_connected 2$/m);
+  // At most once: nothing the other fleet heard came twice.
+  assert.equal(new Set(otherFleet.heard).size, otherFleet.heard.length);
+  for (const ws of [publisher, sameFleet, otherFleet]) ws.close();
+});
+
+test("--broker unreachable at start: exit 2 naming --broker, before any worker starts", async () => {
+  const port = await freePortRange(2);
+  const result = await runPrimary([
+    "--workers",
+    "1",
+    "--base-port",
+    String(port),
+    "--broker",
+    `redis://127.0.0.1:${port + 1}`,
+  ]);
+  assert.equal(result.code, 2);
+  assert.match(
+    result.stderr,
+    /WSFLEET_BROKER_UNREACHABLE: cannot reach --broker redis:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/,
+  );
+  assert.doesNotMatch(result.stderr, /spawned/);
+});
+
+test("--exec with --broker is refused with exit 2; so is a URL that is not Redis", async () => {
+  const exec = await runPrimary(["--workers", "1", "--exec", "sleep 5", "--broker", "redis://127.0.0.1:6379"]);
+  assert.equal(exec.code, 2);
+  assert.match(exec.stderr, /--broker.*without --exec/);
+  const http = await runPrimary(["--workers", "1", "--broker", "http://127.0.0.1:6379"]);
+  assert.equal(http.code, 2);
+  assert.match(http.stderr, /invalid value for --broker: "http:\/\/127\.0\.0\.1:6379"; expected a Redis URL/);
+});
+
+test("a slow subscriber is closed at the backpressure limit and does not stall the others", async (t) => {
+  const { urls } = await chatFleet(t, { workers: 2, extra: ["--max-backpressure", "1MiB"] });
+  const port = Number(new URL(urls[1]).port);
+  const slow = await rawConnect(port, "127.0.0.1", "/chat?room=red");
+  slow.socket.pause();
+  const fast = [await member(urls[0], "red"), await member(urls[1], "red")];
+  const publisher = await member(urls[0], "red");
+  // 16 MiB in all: more than the kernel's socket buffers can hide, so the slow reader's backlog passes the limit.
+  const count = 2000;
+  const payload = "x".repeat(8 * 1024);
+  // In steps the readers that do read can follow; the slow one's backlog only grows.
+  for (let n = 0; n < count; n += 1) {
+    publisher.send(`${n} ${payload}`);
+    if (n % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.ok(await eventually(() => fast.every((ws) => ws.heard.length === count), 10_000), "the others heard all");
+  slow.socket.resume();
+  const slowClosed = await within(once(slow.socket, "close"), 5000, "open");
+  assert.notEqual(slowClosed, "open", "the slow reader was closed");
+  for (const ws of [...fast, publisher]) ws.close();
+});
