@@ -152,7 +152,8 @@ async function main() {
     mode,
     startedAt: startedAt.toISOString(),
     elapsedSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
-    machine: { ...collectMachine(), loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg() },
+    // cores as counted before --pin narrowed this process's affinity
+    machine: { ...collectMachine(), cores, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg() },
     method: {
       pinned: layout,
       cClient: options.cClient,

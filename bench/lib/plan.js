@@ -1,6 +1,6 @@
 /** What the comparison runs, per mode (pure): rows of load settings, repetitions, pairs, and durations. */
 
-const PROXIED_IDLE_MAX = 9900; // HAProxy and nginx take two fds per connection; the hard `ulimit -n` here is 20,000
+const PROXIED_IDLE_MAX = 9000; // a proxy takes two fds per connection (nginx a few more); the hard `ulimit -n` here is 20,000
 const SINGLE_PROCESS_IDLE_MAX = 19000; // one process holding them all, under the same limit
 
 const HEADLINE = { name: "headline", connections: 100, messageBytes: 32, depth: 1 };

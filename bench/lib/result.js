@@ -42,7 +42,8 @@ export function buildResult({ settings, partials, histogram, watched, parentCpuU
       cpuUserUsPerMessage:
         msgs > 0 ? round(partials.reduce((a, p) => a + p.cpuUs - (p.cpuSystemUs ?? 0), 0) / msgs, 3) : null,
       // One core per load process: above 90 % of that, the client, not the server, was probably the limit.
-      saturated: clientCpuUs / (measuredMs * 1000) > 0.9 * partials.length,
+      // (not for idle rows: their CPU includes opening the connections, outside the measured window)
+      saturated: partials[0].mode !== "idle" && clientCpuUs / (measuredMs * 1000) > 0.9 * partials.length,
     },
     watched: watched ?? null,
     serverCpuUsPerMessage: watched && msgs > 0 ? round(watched.cpuUs / msgs, 3) : null,
