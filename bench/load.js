@@ -5,6 +5,7 @@
  */
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { runCload } from "./lib/cload.js";
 import { parseLoadOptions, shareOf, USAGE, UsageError } from "./lib/options.js";
 import { printProgress, printResult } from "./lib/print.js";
 import { buildResult } from "./lib/result.js";
@@ -29,6 +30,18 @@ async function runChild(settings) {
 export async function runLoad(settings, { onProgress } = {}) {
   const watch = new ProcessWatch(settings.pids);
   const totalSeconds = Math.round(settings.durationMs / 1000);
+  if (settings.client === "c") {
+    const partial = await runCload(settings, {
+      onMeasureStart: () => watch.markStart(),
+      onMeasureEnd: () => watch.markEnd(),
+    });
+    return buildResult({
+      settings,
+      partials: [partial],
+      histogram: partial.histogram,
+      watched: watch.report(partial.measuredMs),
+    });
+  }
   if (settings.procs === 1) {
     let second = 0;
     const partial = await runScenario(settings, {

@@ -1,109 +1,109 @@
 #!/usr/bin/env node
 /**
- * The comparison runner: every target started the same way from a clean state, measured by the same load
- * generator with the same settings in one run, stopped, and checked for leftovers. Writes results/<date>-<host>.json
- * and, for a full run, RESULTS.md and the charts.
+ * The comparison runner. Every target is started from a clean state and kept running while the same rows are
+ * measured on each in turn, repetition after repetition (interleaved, so a slow minute of a shared machine hits
+ * every target alike); the headline figures are the median repetition. Then the side-by-side pairs: two targets at
+ * the same time, each with its own client. Writes results/<date>-<host>.json and, for a full run, RESULTS.md and
+ * the charts. `--pin`: clients on their own core(s), servers on the rest (lib/pin.js).
  */
-import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { ensureCload } from "./lib/cload.js";
 import { collectMachine } from "./lib/machine.js";
-import { loadArgs, planFor, rowsFor, workerCounts } from "./lib/plan.js";
+import { clientPrefix, pinLayout, pinSelfToServers } from "./lib/pin.js";
+import {
+  finalRows,
+  idleRow,
+  keepTarget,
+  pairRows,
+  pairsFor,
+  planFor,
+  repeatedRows,
+  settleRow,
+  workerCounts,
+} from "./lib/plan.js";
+import { medianRow, repetitionFigures, settledAfterS } from "./lib/repeat.js";
 import { writeReport } from "./lib/report.js";
-import { stopAll } from "./lib/targets/children.js";
+import { line, Session } from "./lib/session.js";
 import { buildTargets, singleTargets } from "./lib/targets/index.js";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
-const LOAD = `${BENCH_DIR}load.js`;
 
-function runLoadProcess(args) {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [LOAD, ...args],
-      { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`load.js ${args.join(" ")} failed: ${error.message}\n${stderr}`));
-        else resolve(JSON.parse(stdout));
-      },
-    );
-  });
-}
-
-/** CPU µs per message by role, from the per-pid figures of one result. */
-function cpuByRole(result, processes) {
-  const roles = { worker: 0, proxy: 0, manager: 0 };
-  if (!result.watched || result.messages === 0) return null;
-  for (const p of result.watched.processes) {
-    const role = processes.find((q) => q.pid === p.pid)?.role ?? "worker";
-    roles[role] += p.cpuUs;
-  }
-  for (const r of Object.keys(roles)) roles[r] = Math.round((roles[r] / result.messages) * 1000) / 1000;
-  return roles;
-}
-
-/** The last lines of each log of a failed start, so the report says why. */
-function readLogs(dir) {
-  const out = {};
-  for (const name of readdirSync(dir).filter((n) => n.endsWith(".log"))) {
-    out[name] = readFileSync(`${dir}/${name}`, "utf8").split("\n").slice(-8).join("\n");
-  }
-  return out;
-}
-
-function line(text) {
-  process.stderr.write(`${text}\n`);
-}
-
-async function runTarget(target, plan, tmp) {
-  const entry = {
-    id: target.id,
-    label: target.label,
-    workers: target.workers,
-    baseline: Boolean(target.baseline),
-    rows: [],
-  };
-  const available = target.available();
-  if (available !== true) {
-    entry.available = false;
-    entry.reason = available;
-    line(`${target.id}: ${available}`);
-    return entry;
-  }
-  entry.available = true;
-  const ctx = { dir: mkdtempSync(`${tmp}/${target.id}-`), children: [], cleanups: [] };
-  const seen = new Set();
-  const started = Date.now();
+/** The C client when `cc` can build it; else load.js measures every row (and the report says so). */
+function cClientAvailable() {
   try {
-    const running = await target.start(ctx);
-    entry.startSeconds = (Date.now() - started) / 1000;
-    for (const row of rowsFor(target, plan)) {
-      const processes = running.collect();
-      for (const p of processes) seen.add(p.pid);
-      const result = await runLoadProcess(
-        loadArgs(
-          row,
-          running.port,
-          processes.map((p) => p.pid),
-        ),
-      );
-      const { name, ...settings } = row;
-      entry.rows.push({ name, settings, processes, cpuUsPerMessageByRole: cpuByRole(result, processes), result });
-      line(
-        `${target.id} ${name}: ${row.idle ? `${result.idle.opened} idle, ${result.idle.serverBytesPerConnection} B/conn` : `${result.msgsPerSecondOverall} msgs/s`}` +
-          `, p99 ${result.latencyUs.p99} µs, server ${result.serverCpuUsPerMessage ?? "-"} µs/msg, client ${result.client.cpuUsPerMessage ?? "-"} µs/msg, ${result.errors.total} errors`,
-      );
-    }
+    ensureCload();
+    return true;
   } catch (error) {
-    entry.error = String(error.message ?? error);
-    line(`${target.id}: FAILED: ${entry.error}`);
-    entry.logs = readLogs(ctx.dir);
-  } finally {
-    entry.leftovers = await stopAll(ctx, [...seen]);
-    if (entry.leftovers.length > 0) line(`${target.id}: LEFT RUNNING, killed: ${JSON.stringify(entry.leftovers)}`);
+    line(`C client unavailable, load.js measures every row: ${error.message}`);
+    return false;
   }
+}
+
+/** The first load on a fresh target: how long until its rate settled. */
+async function settle(session, plan, prefix) {
+  const row = settleRow(session.target, plan);
+  if (row.durationS === 0) return;
+  const measured = await session.measure(row, prefix);
+  if (!measured) return;
+  const samples = measured.result.msgsPerSecond.samples;
+  session.entry.settle = { seconds: row.durationS, secondMsgs: samples, settledAfterS: settledAfterS(samples) };
+}
+
+/** Every target alive at once: idle row, settle, the repeated rows in rotating order, then the rows measured once. */
+async function runTargets(targets, plan, options) {
+  const sessions = [];
+  for (const target of targets) sessions.push(await new Session(target, options).start());
+  for (const s of sessions) {
+    const row = idleRow(s.target, plan);
+    const idle = row && (await s.measure(row));
+    if (idle) s.entry.rows.push(idle);
+    await settle(s, plan, options.prefix);
+  }
+  const repeated = repeatedRows(plan);
+  const reps = new Map(sessions.map((s) => [s, repeated.map(() => [])]));
+  for (let rep = 0; rep < plan.repetitions; rep += 1) {
+    line(`repetition ${rep + 1} of ${plan.repetitions}`);
+    // Rotate the order, so no target is always measured first or right after the same neighbour.
+    const order = sessions.map((_, i) => sessions[(i + rep) % sessions.length]);
+    for (const s of order) {
+      for (const [i, row] of repeated.entries()) {
+        const measured = await s.measure(row);
+        if (measured) reps.get(s)[i].push(measured);
+      }
+    }
+  }
+  for (const s of sessions) {
+    for (const rows of reps.get(s)) if (rows.length > 0 && s.ok) s.entry.rows.push(medianRow(rows));
+    for (const row of finalRows(s.target, plan)) {
+      const measured = await s.measure(row);
+      if (measured) s.entry.rows.push(measured);
+    }
+  }
+  return Promise.all(sessions.map((s) => s.stop()));
+}
+
+/** Two targets at once, each with its own client: ratios of a and b measured in the same seconds. */
+async function runPair(pair, targets, plan, options) {
+  const entry = { a: pair.a, b: pair.b, why: pair.why, ratePerSecond: pair.ratePerSecond, rows: {} };
+  const [ta, tb] = [pair.a, pair.b].map((id) => targets.find((t) => t.id === id));
+  if (!ta || !tb) return { ...entry, reason: "a target of the pair is not in this run" };
+  const prefixes = [clientPrefix(options.layout, 0), clientPrefix(options.layout, 1)];
+  const sessions = [new Session(ta, options), new Session(tb, options)];
+  for (const s of sessions) await s.start();
+  line(`side by side: ${pair.a} and ${pair.b}`);
+  await Promise.all(sessions.map((s, i) => settle(s, plan, prefixes[i])));
+  for (const row of pairRows(pair, plan)) entry.rows[row.name] = [];
+  for (let rep = 0; rep < plan.repetitions && sessions.every((s) => s.ok); rep += 1) {
+    for (const row of pairRows(pair, plan)) {
+      const [ra, rb] = await Promise.all(sessions.map((s, i) => s.measure(row, prefixes[i])));
+      if (ra && rb) entry.rows[row.name].push({ a: repetitionFigures(ra.result), b: repetitionFigures(rb.result) });
+    }
+  }
+  entry.targets = await Promise.all(sessions.map((s) => s.stop()));
   return entry;
 }
 
@@ -112,6 +112,7 @@ async function main() {
     options: {
       quick: { type: "boolean", default: false },
       smoke: { type: "boolean", default: false },
+      pin: { type: "boolean", default: false },
       targets: { type: "string" },
       out: { type: "string" },
       "no-report": { type: "boolean", default: false },
@@ -120,7 +121,14 @@ async function main() {
   const mode = values.smoke ? "smoke" : values.quick ? "quick" : "full";
   const plan = planFor(mode);
   const cores = os.availableParallelism();
-  let targets = [...workerCounts(plan, cores).flatMap((n) => buildTargets(n, { cores })), ...singleTargets()];
+  const layout = values.pin ? pinLayout(cores) : null;
+  if (values.pin && !layout) line("--pin needs 2 cores or more: not pinned");
+  const loadBefore = os.loadavg();
+  let targets = [
+    ...workerCounts(plan, cores).flatMap((n) => buildTargets(n, { cores }).filter((t) => keepTarget(t.id, n, cores))),
+    ...singleTargets(),
+  ];
+  const pairTargets = [...targets];
   // The smoke test's cheap targets: one wsfleet worker and one ws process.
   const only = values.targets ?? (mode === "smoke" ? "wsfleet-x1,ws-x1" : null);
   if (only) {
@@ -129,17 +137,31 @@ async function main() {
   }
   const startedAt = new Date();
   const tmp = mkdtempSync(`${os.tmpdir()}/wsfleet-bench-`);
-  line(`wsfleet bench (${mode}): ${targets.length} targets, logs in ${tmp}`);
-  const entries = [];
-  for (const target of targets) entries.push(await runTarget(target, plan, tmp));
+  if (layout) pinSelfToServers(layout);
+  const options = { tmp, cClient: cClientAvailable(), prefix: clientPrefix(layout), layout };
+  line(
+    `wsfleet bench (${mode}): ${targets.length} targets, ${plan.repetitions} repetitions, ` +
+      `${layout ? `servers on cores ${layout.servers}, clients on ${layout.clients}` : "not pinned"}, logs in ${tmp}`,
+  );
+  const entries = await runTargets(targets, plan, options);
+  const pairs = [];
+  for (const pair of only && mode !== "smoke" ? [] : pairsFor(plan, cores))
+    pairs.push(await runPair(pair, pairTargets, plan, options));
   const report = {
-    schema: 1,
+    schema: 2,
     mode,
     startedAt: startedAt.toISOString(),
     elapsedSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
-    machine: collectMachine(),
+    // cores as counted before --pin narrowed this process's affinity
+    machine: { ...collectMachine(), cores, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg() },
+    method: {
+      pinned: layout,
+      cClient: options.cClient,
+      cc: options.cClient ? execFileSync("cc", ["--version"], { encoding: "utf8" }).split("\n")[0] : null,
+    },
     plan,
     targets: entries,
+    pairs,
   };
   const outDir = values.out ?? `${BENCH_DIR}results`;
   mkdirSync(outDir, { recursive: true });
@@ -148,7 +170,8 @@ async function main() {
   writeFileSync(file, `${JSON.stringify(report, null, 1)}\n`);
   line(`wrote ${file} (${report.elapsedSeconds} s)`);
   if (mode === "full" && !values["no-report"]) line(`wrote ${writeReport(report, BENCH_DIR, file)}`);
-  const failed = entries.filter((e) => e.error || (e.leftovers ?? []).length > 0);
+  const allEntries = [...entries, ...pairs.flatMap((p) => p.targets ?? [])];
+  const failed = allEntries.filter((e) => e.error || (e.leftovers ?? []).length > 0);
   rmSync(tmp, { recursive: true, force: true });
   if (failed.length > 0) line(`FAILED targets: ${failed.map((e) => e.id).join(", ")}`);
   // Explicit exit: a child that refused to die must not keep the runner alive (it was reported above).

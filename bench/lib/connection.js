@@ -14,7 +14,7 @@ const SHARED_READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
  * bytes that came after the 101 response, `setReader(fn)` installs fn(buffer, length) for everything after.
  * Rejects on refusal, a non-101 answer, or after `timeoutMs`.
  */
-export function openWebSocket({ host, port, path = "/", timeoutMs = 10_000 }) {
+export function openWebSocket({ host, port, path = "/", timeoutMs = 10_000, localAddress }) {
   return new Promise((resolve, reject) => {
     let head = Buffer.alloc(0);
     let onBytes = (buffer, length) => {
@@ -42,6 +42,7 @@ export function openWebSocket({ host, port, path = "/", timeoutMs = 10_000 }) {
     const socket = net.connect({
       host,
       port,
+      localAddress,
       noDelay: true,
       onread: { buffer: SHARED_READ_BUFFER, callback: (length, buffer) => onBytes(buffer, length) },
     });

@@ -13,6 +13,7 @@ export const USAGE = `Usage: wsfleet-bench [options] ws://host:port/path
       --connect           a new connection per exchange (handshakes/s); -c loops at once
       --idle <n>          hold n idle connections for the duration and report memory
       --procs <k>         spread the load over k processes (default 1)
+      --client <c>        node (default) or c: cload/cload.c, compiled with cc on first use (echo and --rate only)
       --pids <list>       comma-separated pids whose CPU and RSS are sampled from /proc
       --json              print the result as JSON on stdout, no table
   -h, --help`;
@@ -62,6 +63,7 @@ export function parseLoadOptions(argv) {
       connect: { type: "boolean", default: false },
       idle: { type: "string" },
       procs: { type: "string", default: "1" },
+      client: { type: "string", default: "node" },
       pids: { type: "string", default: "" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -79,6 +81,12 @@ export function parseLoadOptions(argv) {
   const pids = values.pids === "" ? [] : values.pids.split(",").map((p) => positiveInt("--pids", p, { max: 4194304 }));
   const modes = [values.connect, values.idle !== undefined, values.rate !== undefined].filter(Boolean).length;
   if (modes > 1) throw new UsageError("--connect, --idle and --rate exclude each other; choose one");
+  if (values.client !== "node" && values.client !== "c")
+    throw new UsageError(`invalid value for --client: "${values.client}"; expected node or c`);
+  if (values.client === "c" && (values.connect || values.idle !== undefined || values.procs !== "1"))
+    throw new UsageError(
+      "--client c runs echo and --rate in one process; use the node client for --connect, --idle, --procs",
+    );
   return Object.freeze({
     help: false,
     host: url.hostname,
@@ -94,6 +102,7 @@ export function parseLoadOptions(argv) {
     mode: values.connect ? "connect" : values.idle !== undefined ? "idle" : "echo",
     idle: values.idle === undefined ? 0 : positiveInt("--idle", values.idle, { max: 1000000 }),
     procs: positiveInt("--procs", values.procs, { max: 256 }),
+    client: values.client,
     pids,
     json: values.json,
   });

@@ -5,16 +5,24 @@ import { formatBytes, formatCount } from "./print.js";
 import { keepSections } from "./sections.js";
 import {
   clientCeiling,
+  clientTargets,
   connectRows,
   fastestHeadline,
   headlineRows,
   idleRows,
   issueTargets,
+  pairSummaries,
+  rateRows,
+  settleRows,
   sweepRows,
 } from "./summary.js";
 import { barChart, percentileChart } from "./svg.js";
 
 const dash = (v, f = (x) => x) => (v === null || v === undefined ? "–" : f(v));
+const rng = (s, f = (v) => v) => (s ? (s.n > 1 ? `${f(s.median)} [${f(s.min)}–${f(s.max)}]` : `${f(s.median)}`) : "–");
+/** A section: its title, its table (or text), then notes, each followed by a blank line. */
+const section = (out, title, body, ...notes) => out.push(`## ${title}`, "", body, "", ...notes.flatMap((n) => [n, ""]));
+const clientCell = (name, busy, limited) => `${dash(name)} ${dash(busy)} %${limited ? " **client-limited**" : ""}`;
 const x = (v) => dash(v, (r) => `${r}×`);
 const table = (head, rows) =>
   [
@@ -75,14 +83,28 @@ function renderMarkdown(report, jsonName) {
     ),
     "",
   );
-  out.push("## Settings", "");
+  out.push("## Method", "");
   const p = report.plan;
+  const pin = report.method?.pinned;
+  const lb = (l) => (l ? l.map((v) => v.toFixed(2)).join(", ") : "–");
   out.push(
-    `Every target is started from a clean state (its own temporary folder, fresh processes), waited on until every port answers a WebSocket handshake, then measured by the same load generator (\`bench/load.js\`, one process) and stopped; the runner then checks that none of its processes is left. Headline: 100 connections, 32 B text messages, 1 in flight per connection, ${p.warmupS} s warm-up then ${p.durationS} s measured. Sweeps: ${p.sweepWarmupS} s + ${p.sweepDurationS} s. Idle: ${formatCount(p.idle)} connections held 2 s (at most 9,900 through HAProxy, which needs two fds per connection under this machine's hard \`ulimit -n\` of 20,000). Handshakes: 10 loops of connect, handshake, one 32 B echo, close, for ${p.connectS} s. N = ${[...new Set([cores, 4])].join(" and ")} workers (${cores} = the number of cores, and 4 as in the guide).`,
+    `**Quiet?** Load average (1, 5, 15 min) ${lb(m.loadAverageBefore)} before the run and ${lb(m.loadAverageAfter)} after it, on ${cores} cores. ${report.quiet ?? ""}`,
     "",
-    "**Server CPU** is the utime+stime from `/proc/<pid>/stat` of every server process (workers, HAProxy, and the manager: supervisord, the wsfleet primary and its guard, the PM2 daemon, the cluster primary) over the measured window, divided by the echoes. On a 2-core machine the load generator competes with the servers for the same cores, so msgs/s mostly says who got the CPU; server CPU per message is the figure that survives. **Client CPU** is the load generator's own.",
+    `**Pinned:** ${pin ? `yes (\`--pin\`, taskset): the servers on core(s) ${pin.servers.join(", ")}, the load generators on core(s) ${pin.clients.join(", ")}, so a client never takes turns with a server on one core.` : "no: clients and servers share every core, so msgs/s mostly says who got the CPU."}`,
     "",
-    "Ports: the root test suite owns 8000-8003 and 8080, so every target here listens on free ports instead: the guide's `haproxy.cfg` shape with other ports (and `global maxconn 20000`, so 10,000 idle connections fit), and the guide's `app.py` unchanged under the guide's `supervisord.conf` with `numprocs_start` set so that its ports (8000 + the process number) are free ones in 8010-8099.",
+    `**Clients:** ${report.method?.cClient ? `closed-loop and fixed-rate rows are measured by \`bench/cload/cload.c\` (C, epoll, frames masked once, built with \`${report.method.cc}\` at the start of the run); idle connections and handshakes by \`bench/load.js\` (Node)` : "`bench/load.js` (Node) for every row: no C compiler"}. Every row says which client measured it and how busy its core was over the measured window; above 90 % the row is marked **client-limited**: its msgs/s says more about the client than the server.`,
+    "",
+    `**Interleaved repetitions:** every target is started from a clean state (its own temporary folder, fresh processes) and waited on until every port answers a WebSocket handshake; then all of them stay up while the same rows are measured on each in turn, ${p.repetitions} times, the order rotated each time, so a slow minute of a shared machine hits every target alike. A figure is the median repetition, with [lowest–highest] of the ${p.repetitions}.`,
+    "",
+    `**Warm-up:** on its fresh processes each target first holds idle connections (memory), then gets ${p.settleS} s of closed-loop load (the guide's Python set-up ${p.baselineSettleS} s) before any measured window; the *Warm-up* table says after how many seconds each rate settled (every later second within 10 % of the last three). Each measured window then has ${p.warmupS} s of warm-up of its own.`,
+    "",
+    `**Rows:** headline: 100 connections, 32 B text, 1 in flight per connection (closed loop), ${p.warmupS} s + ${p.durationS} s measured. Fixed rate: ${p.ratePerSecond ? `${formatCount(p.ratePerSecond)} msgs/s in total over 100 connections for every target, below the slowest one's saturation; latency from when each message was due (wrk2's correction for coordinated omission), ${p.rateWarmupS} s + ${p.rateDurationS} s` : "not in this mode"}. Sweeps: ${p.sweepWarmupS} s + ${p.sweepDurationS} s, once. Idle: up to ${formatCount(p.idle)} connections held ${p.idleS} s (at most 19,000 to a single process and 9,000 through a proxy, which needs two fds per connection: the hard \`ulimit -n\` here is 20,000). Handshakes: 10 loops of connect, handshake, one 32 B echo, close, for ${p.connectS} s.`,
+    "",
+    `**Side by side:** two targets run at the same time, their servers sharing the server cores, each with its own client (on ${pin && pin.clients.length > 1 ? "its own core" : "the client core"}), ${p.repetitions} repetitions of a closed-loop window (both saturating the shared server cores, so the faster one gets more done with the same CPU) and a fixed-rate window (each at the pair's rate); the ratio a/b is taken in each repetition and reported as median [range]. Two targets measured in the same seconds see the same machine, which separate runs on a shared machine do not (its speed here swings up to 2× within an hour).`,
+    "",
+    "**Server CPU** is the utime+stime from `/proc/<pid>/stat` of every server process (workers, the proxy, and the manager: supervisord, the wsfleet primary and its guard, the PM2 daemon, the cluster primary) over the measured window, divided by the echoes.",
+    "",
+    "Ports: the root test suite owns 8000-8003 and 8080, so every target here listens on free ports instead: the guide's `haproxy.cfg` shape with other ports, and the guide's `app.py` unchanged under the guide's `supervisord.conf` with `numprocs_start` set so that its ports (8000 + the process number) are free ones in 8010-8099. nginx (Debian's `nginx-light`) proxies WebSockets as nginx.org documents it, `least_conn` like the guide's `balance leastconn`, one nginx worker per server core.",
     "",
   );
   out.push("## Headline: 100 connections, 32 B, depth 1", "");
@@ -95,39 +117,132 @@ function renderMarkdown(report, jsonName) {
         "×guide",
         "p50 µs",
         "p99 µs",
-        "p99.9 µs",
         "server µs/msg",
         "worker / proxy / manager",
         "×guide CPU",
-        "client µs/msg",
+        "client, its core busy",
         "errors",
       ],
       hr.map((r) =>
         r.msgsPerSecond === null
-          ? [r.id, dash(r.reason), "", "", "", "", "", "", "", "", ""]
+          ? [r.id, dash(r.reason), "", "", "", "", "", "", "", ""]
           : [
               r.id,
-              `${formatCount(r.msgsPerSecond)} ± ${formatCount(r.msgsPerSecondStdev)}`,
+              rng(r.msgsRange, formatCount),
               x(r.msgsRatioToGuide),
               r.latencyUs.p50,
-              r.latencyUs.p99,
-              r.latencyUs.p99_9,
-              dash(r.serverCpuUsPerMessage),
+              rng(r.p99Range),
+              rng(r.cpuRange),
               r.roles ? `${r.roles.worker} / ${r.roles.proxy} / ${r.roles.manager}` : "–",
               x(r.cpuRatioToGuide),
-              `${dash(r.clientCpuUsPerMessage)}${r.clientSaturated ? " (client-limited)" : ""}`,
+              clientCell(r.client, r.clientBusyPercent, r.clientLimited),
               r.errors,
             ],
       ),
     ),
     "",
-    `Ratios are against the guide's set-up with the same N (single processes: against N = ${cores}). "client-limited": the load generator used more than 90 % of a core, so that row's msgs/s says more about the client than the server.`,
+    `Median [lowest–highest] of the repetitions; p50, the role split and the ratios are the median repetition's (by msgs/s). Ratios are against the guide's set-up with the same N (single processes: against N = ${cores}). "client, its core busy": the client that measured the row and the highest share of its core it used in any repetition.`,
     "",
     "![msgs/s](charts/msgs-per-second.svg)",
     "",
     "![server CPU per message](charts/server-cpu-per-message.svg)",
     "",
     "![latency percentiles](charts/latency-percentiles.svg)",
+    "",
+  );
+  out.push("## Side by side", "");
+  const ps = pairSummaries(report);
+  out.push(
+    ps.length === 0
+      ? "No pair in this run."
+      : table(
+          [
+            "a vs b",
+            "window",
+            "a msgs/s",
+            "b msgs/s",
+            "a µs/msg",
+            "b µs/msg",
+            "a/b server CPU per echo",
+            "a/b msgs/s",
+            "a/b p99",
+            "clients' cores busy",
+            "errors",
+          ],
+          ps.map((r) => [
+            `${r.a} vs ${r.b}`,
+            r.ratePerSecond ? `${formatCount(r.ratePerSecond)}/s each` : "closed loop",
+            rng(r.aMsgs, formatCount),
+            rng(r.bMsgs, formatCount),
+            rng(r.aCpu),
+            rng(r.bCpu),
+            `**${rng(r.cpuRatio)}**`,
+            rng(r.msgsRatio),
+            rng(r.p99Ratio),
+            `≤ ${r.clientBusyPercent} %${r.clientLimited ? " **client-limited**" : ""}`,
+            r.errors,
+          ]),
+        ),
+    "",
+    ...ps.filter((r) => r.row === "headline").map((r) => `- ${r.a} vs ${r.b}: ${r.why}.`),
+    "",
+  );
+  const rr = rateRows(report);
+  if (rr.length > 0) {
+    out.push(`## Fixed rate: ${formatCount(rr[0].ratePerSecond)} msgs/s, 100 connections, 32 B`, "");
+    out.push(
+      table(
+        ["target", "achieved msgs/s", "p50 µs", "p99 µs", "server µs/msg", "client, its core busy", "errors"],
+        rr.map((r) => [
+          r.id,
+          rng(r.achieved, formatCount),
+          rng(r.p50),
+          rng(r.p99),
+          rng(r.cpu),
+          clientCell(r.client, r.clientBusyPercent, false),
+          r.errors,
+        ]),
+      ),
+      "",
+      "Latency below saturation, where closed-loop p99 mostly measures the queue the client itself keeps full.",
+      "",
+    );
+  }
+  const scaling = hr.filter(
+    (r) => /^(wsfleet-shared-port|wsfleet-haproxy|guide)-x\d+$/.test(r.id) && r.msgsPerSecond !== null,
+  );
+  section(
+    out,
+    "Scaling: 1, 2 and 4 workers",
+    table(
+      ["target", "msgs/s", "server µs/msg", "p99 µs"],
+      scaling.map((r) => [r.id, rng(r.msgsRange, formatCount), rng(r.cpuRange), rng(r.p99Range)]),
+    ),
+    pin
+      ? `The servers have ${pin.servers.length} core(s) here whatever N is, so more workers than server cores can only cost (more processes taking turns); the rows say how much.`
+      : "Not pinned: the workers share the cores with the client.",
+  );
+  section(
+    out,
+    "Warm-up",
+    table(
+      ["target", "first load, s", "settled after, s", "first second msgs/s", "last second msgs/s"],
+      settleRows(report).map((r) => [
+        r.id,
+        r.seconds,
+        dash(r.settledAfterS),
+        dash(r.first, formatCount),
+        dash(r.last, formatCount),
+      ]),
+    ),
+    "“–”: the rate had not settled by the end of the first load (or the load was too short to tell); its first repetition then still runs a little cold.",
+  );
+  out.push("## Issue 15 targets", "");
+  out.push(
+    table(
+      ["target", "status", "figure"],
+      clientTargets(report).map((t) => [t.name, t.status, t.detail]),
+    ),
     "",
   );
   out.push("## Issue 6 targets", "");
@@ -160,6 +275,7 @@ function renderMarkdown(report, jsonName) {
         "p99 µs",
         "server µs/msg",
         "client µs/msg",
+        "client, its core busy",
         "errors",
       ],
       sweepRows(report).map((r) => [
@@ -172,7 +288,8 @@ function renderMarkdown(report, jsonName) {
         r.p50,
         r.p99,
         dash(r.serverCpuUsPerMessage),
-        `${dash(r.clientCpuUsPerMessage)}${r.clientSaturated ? " (client-limited)" : ""}`,
+        `${dash(r.clientCpuUsPerMessage)}`,
+        clientCell(r.client, r.clientBusyPercent, r.clientSaturated),
         r.errors,
       ]),
     ),

@@ -32,14 +32,18 @@ export function buildResult({ settings, partials, histogram, watched, parentCpuU
     bytesReceived: bytes,
     errors,
     client: {
+      name: settings.client === "c" ? "cload" : "load.js",
       procs: partials.length,
       cpuUs: Math.round(clientCpuUs),
       cpuPercent: round((clientCpuUs / (measuredMs * 1000)) * 100, 1),
       // Kernel time: on loopback the sender's write() also runs the receiving side of TCP.
       cpuSystemUs: partials.reduce((a, p) => a + (p.cpuSystemUs ?? 0), 0),
       cpuUsPerMessage: msgs > 0 ? round(clientCpuUs / msgs, 3) : null,
+      cpuUserUsPerMessage:
+        msgs > 0 ? round(partials.reduce((a, p) => a + p.cpuUs - (p.cpuSystemUs ?? 0), 0) / msgs, 3) : null,
       // One core per load process: above 90 % of that, the client, not the server, was probably the limit.
-      saturated: clientCpuUs / (measuredMs * 1000) > 0.9 * partials.length,
+      // (not for idle rows: their CPU includes opening the connections, outside the measured window)
+      saturated: partials[0].mode !== "idle" && clientCpuUs / (measuredMs * 1000) > 0.9 * partials.length,
     },
     watched: watched ?? null,
     serverCpuUsPerMessage: watched && msgs > 0 ? round(watched.cpuUs / msgs, 3) : null,

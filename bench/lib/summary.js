@@ -1,4 +1,5 @@
 /** The figures the report is about, derived from a run's raw JSON (pure). */
+import { median } from "./repeat.js";
 
 const row = (entry, name) => entry?.rows?.find((r) => r.name === name)?.result ?? null;
 const ratio = (a, b) =>
@@ -11,8 +12,18 @@ export function headlineRows(report) {
   return report.targets.map((t) => {
     const r = row(t, "headline");
     const guide = row(byWorkers.get(t.workers) ?? guideForSingle, "headline");
-    const roles = t.rows?.find((x) => x.name === "headline")?.cpuUsPerMessageByRole ?? null;
+    const entry = t.rows?.find((x) => x.name === "headline");
+    const roles = entry?.cpuUsPerMessageByRole ?? null;
+    const reps = entry?.repetitions ?? [];
     return {
+      repetitions: reps.length,
+      msgsRange: spread(reps, "msgsPerSecond"),
+      cpuRange: spread(reps, "serverCpuUsPerMessage"),
+      p99Range: spread(reps, "p99"),
+      client: r?.client.name ?? null,
+      clientBusyPercent:
+        reps.length > 0 ? Math.max(...reps.map((x) => x.clientCpuPercent)) : (r?.client.cpuPercent ?? null),
+      clientLimited: reps.some((x) => x.clientSaturated) || Boolean(r?.client.saturated),
       id: t.id,
       label: t.label,
       available: t.available,
@@ -36,7 +47,7 @@ export function sweepRows(report) {
   const out = [];
   for (const t of report.targets) {
     for (const r of t.rows ?? []) {
-      if (r.name === "idle" || r.name === "connect") continue;
+      if (["idle", "connect", "headline", "rate"].includes(r.name)) continue;
       out.push({
         id: t.id,
         row: r.name,
@@ -46,6 +57,8 @@ export function sweepRows(report) {
         p99: r.result.latencyUs.p99,
         serverCpuUsPerMessage: r.result.serverCpuUsPerMessage,
         clientCpuUsPerMessage: r.result.client.cpuUsPerMessage,
+        client: r.result.client.name,
+        clientBusyPercent: r.result.client.cpuPercent,
         clientSaturated: r.result.client.saturated,
         errors: r.result.errors.total,
       });
@@ -205,4 +218,120 @@ export function fastestHeadline(report) {
 export function clientCeiling(result) {
   const us = result.client.cpuUsPerMessage;
   return us ? Math.round((1e6 / us) * result.client.procs) : null;
+}
+
+/** Median, lowest and highest of one figure over repetitions; null when none has it. */
+function spread(reps, key) {
+  const values = reps.map((r) => (typeof key === "function" ? key(r) : r[key])).filter((v) => typeof v === "number");
+  if (values.length === 0) return null;
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length };
+}
+
+/** The fixed-rate row of every target: latency below saturation, median of the repetitions. */
+export function rateRows(report) {
+  return report.targets
+    .map((t) => ({ t, entry: t.rows?.find((x) => x.name === "rate") }))
+    .filter(({ entry }) => entry)
+    .map(({ t, entry }) => {
+      const reps = entry.repetitions ?? [];
+      return {
+        id: t.id,
+        ratePerSecond: entry.settings.ratePerSecond,
+        achieved: spread(reps, "msgsPerSecond"),
+        p50: spread(reps, "p50"),
+        p99: spread(reps, "p99"),
+        cpu: spread(reps, "serverCpuUsPerMessage"),
+        client: entry.result.client.name,
+        clientBusyPercent: Math.max(...reps.map((x) => x.clientCpuPercent)),
+        errors: reps.reduce((a, x) => a + x.errors, 0),
+      };
+    });
+}
+
+/** Side by side: per pair and row, a's figure over b's in each repetition, then median and range of the ratios. */
+export function pairSummaries(report) {
+  const out = [];
+  for (const pair of report.pairs ?? []) {
+    for (const [name, reps] of Object.entries(pair.rows ?? {})) {
+      if (reps.length === 0) continue;
+      const ratioOf = (key) => spread(reps, (r) => (r.b[key] ? Math.round((r.a[key] / r.b[key]) * 1000) / 1000 : null));
+      out.push({
+        a: pair.a,
+        b: pair.b,
+        why: pair.why,
+        row: name,
+        ratePerSecond: name === "rate" ? pair.ratePerSecond : null,
+        repetitions: reps.length,
+        aMsgs: spread(reps, (r) => r.a.msgsPerSecond),
+        bMsgs: spread(reps, (r) => r.b.msgsPerSecond),
+        aCpu: spread(reps, (r) => r.a.serverCpuUsPerMessage),
+        bCpu: spread(reps, (r) => r.b.serverCpuUsPerMessage),
+        cpuRatio: ratioOf("serverCpuUsPerMessage"),
+        msgsRatio: ratioOf("msgsPerSecond"),
+        p99Ratio: ratioOf("p99"),
+        clientBusyPercent: Math.max(...reps.flatMap((r) => [r.a.clientCpuPercent, r.b.clientCpuPercent])),
+        clientLimited: reps.some((r) => r.a.clientSaturated || r.b.clientSaturated),
+        errors: reps.reduce((a, r) => a + r.a.errors + r.b.errors, 0),
+      });
+    }
+  }
+  return out;
+}
+
+/** How long each fresh target took to settle under load. */
+export function settleRows(report) {
+  return report.targets
+    .filter((t) => t.settle)
+    .map((t) => ({
+      id: t.id,
+      seconds: t.settle.seconds,
+      settledAfterS: t.settle.settledAfterS,
+      first: t.settle.secondMsgs[0] ?? null,
+      last: t.settle.secondMsgs.at(-1) ?? null,
+    }));
+}
+
+/** Issue 15's targets: the clients' cost per echo, no client-limited headline row, the hot-path overhead. */
+export function clientTargets(report) {
+  const t = (id) => report.targets.find((x) => x.id === id);
+  const fleetRows = t("wsfleet-x1")?.rows ?? [];
+  const cRow = fleetRows.find((r) => r.name === "headline")?.result;
+  const jsRow = fleetRows.find((r) => r.name === "headline-load.js")?.result;
+  const user = (r) => r?.client.cpuUserUsPerMessage ?? null;
+  const hot = pairSummaries(report).find((p) => p.a === "wsfleet-x1" && p.b === "uws-x1" && p.row === "headline");
+  const limited = headlineRows(report).filter((r) => r.clientLimited);
+  const verdict = (value, ok) => (value === null || value === undefined ? "not measured" : ok ? "met" : "missed");
+  const cUser = cRow?.client.name === "cload" ? user(cRow) : null;
+  const jsRatio = ratio(user(jsRow), cUser);
+  return [
+    {
+      name: "C client ≤ 2.5 µs user CPU per echo (headline, one wsfleet worker)",
+      status: verdict(cUser, cUser <= 2.5),
+      detail: cUser === null ? "–" : `${cUser} µs user (${cRow.client.cpuUsPerMessage} µs with the kernel)`,
+    },
+    {
+      name: "load.js ≤ 2× the C client's user CPU per echo (same target, same settings)",
+      status: verdict(jsRatio, jsRatio <= 2),
+      detail:
+        jsRatio === null
+          ? "–"
+          : `${user(jsRow)} vs ${cUser} µs user: ${jsRatio}× (with the kernel ${jsRow.client.cpuUsPerMessage} vs ${cRow.client.cpuUsPerMessage} µs)`,
+    },
+    {
+      name: "no headline row client-limited",
+      status: headlineRows(report).some((r) => r.msgsPerSecond !== null)
+        ? limited.length === 0
+          ? "met"
+          : "missed"
+        : "not measured",
+      detail: limited.length === 0 ? "none above 90 % of a core" : limited.map((r) => r.id).join(", "),
+    },
+    {
+      name: "wsfleet worker ≤ 1.03× a bare uWebSockets.js echo side by side (server CPU per echo at saturation)",
+      status: verdict(hot?.cpuRatio?.median, hot?.cpuRatio?.median <= 1.03),
+      detail: hot
+        ? `${hot.cpuRatio.median}× [${hot.cpuRatio.min}–${hot.cpuRatio.max}] over ${hot.repetitions} repetitions`
+        : "–",
+    },
+  ];
 }

@@ -41,8 +41,12 @@ test("bench/run.js --smoke measures one wsfleet worker and one ws process and wr
       target.rows.map((row) => row.name),
       ["idle", "headline", "m4k-p16", "connect"],
     );
+    // The C client measures the echo rows when cc could build it (CI installs gcc); load.js the idle and handshakes.
+    const echoClient = report.method.cClient ? "cload" : "load.js";
     for (const row of target.rows) {
       const r = row.result;
+      assert.equal(r.client.name, ["idle", "connect"].includes(row.name) ? "load.js" : echoClient, row.name);
+      assert.equal(typeof r.client.cpuPercent, "number");
       assert.equal(r.errors.total, 0, `${target.id} ${row.name}: ${r.errors.lastMessage}`);
       assert.ok(r.watched.processes.length >= 1, `${target.id} ${row.name} watched no process`);
       assert.ok(
@@ -55,6 +59,7 @@ test("bench/run.js --smoke measures one wsfleet worker and one ws process and wr
         continue;
       }
       assert.ok(r.messages > 0, `${target.id} ${row.name} exchanged no message`);
+      if (row.name === "headline") assert.equal(row.repetitions.length, 1, "one repetition in a smoke run");
       for (const key of ["p2_5", "p50", "p97_5", "p99", "p99_9", "avg", "stdev", "max"]) {
         assert.equal(typeof r.latencyUs[key], "number", `${row.name} latency ${key}`);
       }

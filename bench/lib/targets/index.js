@@ -5,9 +5,11 @@
 import { clusterWsTarget } from "./cluster-ws.js";
 import { guideTarget } from "./guide.js";
 import { pm2WsTarget } from "./pm2-ws.js";
+import { uwsSingleTarget } from "./uws-x1.js";
 import { wsSingleTarget } from "./ws-x1.js";
 import { wsfleetGuideHaproxyTarget } from "./wsfleet-guide-haproxy.js";
 import { wsfleetHaproxyTarget } from "./wsfleet-haproxy.js";
+import { wsfleetNginxTarget } from "./wsfleet-nginx.js";
 import { wsfleetSharedPortTarget } from "./wsfleet-shared-port.js";
 import { wsfleetSingleTarget } from "./wsfleet-x1.js";
 
@@ -18,11 +20,12 @@ const PER_WORKER_COUNT = [
   pm2WsTarget,
   wsfleetGuideHaproxyTarget,
   wsfleetHaproxyTarget,
+  wsfleetNginxTarget,
   wsfleetSharedPortTarget,
 ];
 
 /** Targets of one process, measured once. */
-const SINGLE = [wsfleetSingleTarget, wsSingleTarget];
+const SINGLE = [wsfleetSingleTarget, wsSingleTarget, uwsSingleTarget];
 
 /** Every target of issue 6 for N workers; the sweep rows run where N is the number of cores. */
 export function buildTargets(n, { cores }) {

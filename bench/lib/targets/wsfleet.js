@@ -64,7 +64,8 @@ export function wsfleetTarget({
         port,
         collect: () => [
           ...rolesOf(primary.pid, /guard\.js/).map((p) => (/haproxy/.test(p.cmdline) ? { ...p, role: "proxy" } : p)),
-          ...(proxy ? [proxyProcess(proxy)] : []),
+          // a proxy of several processes (nginx's master and workers) lists them itself
+          ...(proxy ? (proxy.processes?.() ?? [proxyProcess(proxy)]) : []),
         ],
       });
     },

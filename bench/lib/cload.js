@@ -1,0 +1,69 @@
+/**
+ * The C load generator (cload/cload.c) from load.js: compiled with the system `cc` on first use (no binary is
+ * committed), run with the same settings, and its raw counts turned into the same partial result as the Node
+ * scenarios, so `load.js --client c` prints the same JSON as `load.js`.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { createLatencyHistogram } from "./stats.js";
+
+const SOURCE = fileURLToPath(new URL("../cload/cload.c", import.meta.url));
+const BUILD_DIR = fileURLToPath(new URL("../cload/build/", import.meta.url));
+const BINARY = `${BUILD_DIR}cload`;
+
+/** The binary's path, compiled when missing or older than its source; throws with cc's output when it fails. */
+export function ensureCload() {
+  if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs) return BINARY;
+  mkdirSync(BUILD_DIR, { recursive: true });
+  try {
+    execFileSync("cc", ["-O2", "-Wall", "-o", BINARY, SOURCE], { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    throw new Error(
+      `cc could not build ${SOURCE} (install a C compiler: apt-get install gcc): ${error.stderr ?? error.message}`,
+    );
+  }
+  return BINARY;
+}
+
+function cloadArgs(settings) {
+  const args = ["-h", settings.host, "-P", String(settings.port), "-u", settings.path];
+  args.push("-c", String(settings.connections), "-m", String(settings.messageBytes));
+  args.push("-w", String(settings.warmupMs / 1000), "-d", String(settings.durationMs / 1000));
+  if (settings.ratePerSecond > 0) args.push("-r", String(settings.ratePerSecond));
+  else args.push("-p", String(settings.depth));
+  if (settings.binary) args.push("-b");
+  return args;
+}
+
+/** Runs cload; hooks.onMeasureStart/End fire when it says the measured window opens and closes. */
+export function runCload(settings, hooks = {}) {
+  const binary = ensureCload();
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, cloadArgs(settings), { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    createInterface({ input: child.stderr }).on("line", (line) => {
+      if (line === "measuring") hooks.onMeasureStart?.();
+      else if (line === "measured") hooks.onMeasureEnd?.();
+      else stderr += `${line}\n`;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) reject(new Error(`cload exited with ${code}: ${stderr}`));
+      else resolve(toPartial(JSON.parse(stdout)));
+    });
+  });
+}
+
+/** cload's raw JSON → the partial result of a scenario (histogram in µs, as load.js records it). */
+function toPartial(raw) {
+  const histogram = createLatencyHistogram();
+  for (const [ns, count] of raw.latencyNs) histogram.recordValueWithCount(Math.max(1, Math.round(ns / 1000)), count);
+  const { latencyNs: _, ...rest } = raw;
+  return { ...rest, histogram };
+}
