@@ -8,6 +8,7 @@ const PURE_FILES = [
   "^src/config/(settings|parsers|validate)[.]ts$",
   "^src/haproxy/(model|config)[.]ts$",
   "^src/protocol/naming[.]ts$",
+  "^src/tls/pem[.]ts$",
 ];
 
 module.exports = {

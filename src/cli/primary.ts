@@ -12,6 +12,8 @@ export interface PrimaryParts {
     removeWorker(): Promise<void>;
   };
   balancer?: { stop(): Promise<void>; kill(): void } | undefined;
+  /** With --tls-cert: re-reads and checks the certificate files, and serves them if they pass (else throws). */
+  certificates?: { reload(): Promise<unknown> } | undefined;
   /** The orphan guard: closed last, once every process it watches is gone. */
   guard: { close(): void };
   logger: Logger;
@@ -98,9 +100,27 @@ export class Primary {
     this.parts.exit(EXIT_INTERRUPTED);
   }
 
-  /** SIGHUP: rolling restart, one worker at a time. */
+  /**
+   * SIGHUP: the certificate files are re-read first (a bad one is refused and the old one kept), then the rolling
+   * restart, one worker at a time, whose new workers serve the certificate now in place.
+   */
   handleHup(): void {
-    if (!this.stopping) void this.parts.fleet.rollingRestart();
+    if (this.stopping) return;
+    const { certificates, fleet, logger } = this.parts;
+    if (!certificates) {
+      void fleet.rollingRestart();
+      return;
+    }
+    void (async () => {
+      await certificates.reload().catch((error: Error) => {
+        logger.event(
+          "error",
+          "tls-refused",
+          `tls: new certificate refused, the old one keeps serving: ${error.message}`,
+        );
+      });
+      await fleet.rollingRestart();
+    })();
   }
 
   /** SIGTTIN: one worker more. */

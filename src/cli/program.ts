@@ -11,7 +11,8 @@ export interface ParsedCommand {
 const SIGNALS_HELP = `
 Signals to the primary:
   SIGTERM, SIGINT  graceful stop: connections closed with 1001, SIGKILL after --stop-timeout (a second SIGINT: at once)
-  SIGHUP           rolling restart, one worker at a time; old connections closed with 1012 (also: wsfleet reload)
+  SIGHUP           re-read the TLS certificate (if any), then rolling restart, one worker at a time; old
+                   connections closed with 1012 (also: wsfleet reload)
   SIGTTIN, SIGTTOU one worker more, one worker less`;
 
 /** The README's markdown, flattened for a terminal: no backticks, links as their text. */
@@ -35,6 +36,10 @@ function addSettings(target: Command, command: CommandName): Command {
 const SUBCOMMANDS: ReadonlyArray<[Exclude<CommandName, "run">, string]> = [
   ["haproxy-config", "print a WebSocket-ready haproxy.cfg for a fleet, for an HAProxy you run yourself"],
   ["reload", "rolling restart of a running primary (sends it SIGHUP); finds a running primary by itself"],
+  [
+    "reload-cert",
+    "re-read --tls-cert/--tls-key of a running primary: HAProxy swaps it live, built-in workers in a rolling restart",
+  ],
   ["status", "the state of a running primary's workers (and its HAProxy), like supervisorctl status"],
 ];
 

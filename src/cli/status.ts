@@ -1,27 +1,7 @@
-import http from "node:http";
-import path from "node:path";
 import type { RawOptions } from "../config/settings.js";
-import { WsfleetError } from "../errors.js";
 import { choosePrimary } from "./choose-primary.js";
+import { askPrimary } from "./control-client.js";
 import type { FleetStatus } from "./control-server.js";
-import { CONTROL_SOCKET } from "./runtime-dir.js";
-
-function fetchStatus(socketPath: string): Promise<FleetStatus> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ socketPath, path: "/status", timeout: 5000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      res.on("end", () =>
-        res.statusCode === 200 ? resolve(JSON.parse(body) as FleetStatus) : reject(new Error(body)),
-      );
-    });
-    req.on("timeout", () => req.destroy(new Error("no answer within 5 s")));
-    req.on("error", reject);
-  });
-}
 
 function duration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
@@ -71,12 +51,6 @@ export function formatStatus(status: FleetStatus, nowMs: number): string {
 
 /** `wsfleet status`: asks the running primary over its control socket. */
 export async function primaryStatus(raw: RawOptions): Promise<string> {
-  const primary = await choosePrimary(raw.pid);
-  if (!primary.dir) {
-    throw new WsfleetError("WSFLEET_STATUS_FAILED", `primary ${primary.pid} has no runtime directory of this user`);
-  }
-  const status = await fetchStatus(path.join(primary.dir, CONTROL_SOCKET)).catch((error: Error) => {
-    throw new WsfleetError("WSFLEET_STATUS_FAILED", `primary ${primary.pid} did not answer: ${error.message}`, 1);
-  });
+  const status = await askPrimary<FleetStatus>(await choosePrimary(raw.pid), "GET", "/status");
   return raw.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, Date.now());
 }

@@ -17,7 +17,7 @@ import {
   parseSeconds,
 } from "./parsers.js";
 
-export type CommandName = "run" | "haproxy-config" | "reload" | "status";
+export type CommandName = "run" | "haproxy-config" | "reload" | "reload-cert" | "status";
 
 /** Which part of wsfleet receives the value: validate.ts hands each part its own slice. */
 type Part =
@@ -29,6 +29,7 @@ type Part =
   | "haproxy"
   | "frontend"
   | "haproxy-config"
+  | "tls"
   | "control";
 
 export interface Setting<T = unknown> {
@@ -336,6 +337,22 @@ export const SETTINGS = {
         "seconds an idle WebSocket may stay open through HAProxy, from 1 to 86400, for example --tunnel-timeout 3600",
       ),
   }),
+  tlsCert: setting({
+    flags: "--tls-cert <file>",
+    help: "serve `wss://`: the certificate (PEM, chain after it allowed, the key too if there is no `--tls-key`); HAProxy terminates TLS with `--haproxy`, the workers without ([TLS](#tls-wss))",
+    defaultText: "off (plain `ws://`)",
+    part: "tls",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) => parseNonEmpty(option, value, "a PEM certificate file, for example --tls-cert cert.pem"),
+  }),
+  tlsKey: setting({
+    flags: "--tls-key <file>",
+    help: "the private key (PEM, unencrypted) of `--tls-cert`",
+    defaultText: "the key in the `--tls-cert` file",
+    part: "tls",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) => parseNonEmpty(option, value, "a PEM private key file, for example --tls-key key.pem"),
+  }),
   serverHosts: setting({
     flags: "--server-hosts <list>",
     help: "fleets on several hosts, each host:first-last, comma-separated (instead of --host/--base-port/--workers)",
@@ -359,7 +376,7 @@ export const SETTINGS = {
     flags: "--pid <pid>",
     help: "the primary's pid (default: the one running primary of this user)",
     part: "control",
-    commands: ["reload", "status"],
+    commands: ["reload", "reload-cert", "status"],
   }),
   json: setting({
     isSwitch: true,

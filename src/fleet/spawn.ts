@@ -7,7 +7,12 @@ import type { Slot } from "./slot.js";
 export type Spawner = (slot: Slot) => ChildProcess;
 
 /** What every worker, built-in or --exec, finds in its environment; `marker` names the primary for the orphan guard. */
-function workerEnv(fleet: FleetOptions, slot: Slot, marker: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+function workerEnv(
+  fleet: FleetOptions,
+  slot: Slot,
+  marker: Readonly<Record<string, string>>,
+  tlsPemFile: string | undefined,
+): NodeJS.ProcessEnv {
   return {
     ...process.env,
     // Python buffers stdout when it is a pipe; unbuffered, its lines reach our log as they are written.
@@ -20,6 +25,7 @@ function workerEnv(fleet: FleetOptions, slot: Slot, marker: Readonly<Record<stri
       sharedPort: fleet.ports.kind === "shared",
       appPath: fleet.worker.kind === "builtin" ? fleet.worker.app : undefined,
       connections: fleet.connections,
+      tlsPemFile,
     }),
     ...marker,
   };
@@ -27,15 +33,19 @@ function workerEnv(fleet: FleetOptions, slot: Slot, marker: Readonly<Record<stri
 
 /**
  * The built-in uWebSockets.js worker (dist/worker.js, with an IPC channel), or any program run by /bin/sh as
- * Supervisor's `command` would be; either in its own process group.
+ * Supervisor's `command` would be; either in its own process group. `tlsPemFile`: built-in workers serve wss://.
  */
-export function workerSpawner(fleet: FleetOptions, marker: Readonly<Record<string, string>>): Spawner {
+export function workerSpawner(
+  fleet: FleetOptions,
+  marker: Readonly<Record<string, string>>,
+  tlsPemFile: string | undefined,
+): Spawner {
   const { worker } = fleet;
   if (worker.kind === "exec") {
     return (slot) =>
       spawn(worker.command, {
         shell: true,
-        env: workerEnv(fleet, slot, marker),
+        env: workerEnv(fleet, slot, marker, tlsPemFile),
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
       });
@@ -43,7 +53,7 @@ export function workerSpawner(fleet: FleetOptions, marker: Readonly<Record<strin
   const script = fileURLToPath(new URL("../worker.js", import.meta.url));
   return (slot) =>
     fork(script, [], {
-      env: workerEnv(fleet, slot, marker),
+      env: workerEnv(fleet, slot, marker, tlsPemFile),
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       detached: true,
     });

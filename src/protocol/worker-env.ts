@@ -25,6 +25,8 @@ export interface WorkerSettings extends ConnectionSettings {
   readonly exclusivePort: boolean;
   /** Absolute path of a module whose default export is a WsfleetApp; undefined for the built-in echo. */
   readonly appPath: string | undefined;
+  /** wss://: PEM files of the certificate (with its chain) and key; undefined: plain ws://. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
 }
 
 export const CONNECTION_DEFAULTS: ConnectionSettings = Object.freeze({
@@ -51,6 +53,8 @@ export interface WorkerEnvInput {
   readonly sharedPort: boolean;
   readonly appPath: string | undefined;
   readonly connections: ConnectionSettings;
+  /** The checked certificate and key in one PEM file: the worker serves wss:// with it. */
+  readonly tlsPemFile?: string | undefined;
 }
 
 /** Supervisor's environment (SUPERVISOR_*), PORT as Heroku-style servers expect it, and the built-in worker's own. */
@@ -70,6 +74,10 @@ export function encodeWorkerEnv(input: WorkerEnvInput): Record<string, string> {
     WSFLEET_DRAIN_TIMEOUT_MS: String(connections.drainTimeoutMs),
     WSFLEET_APP: input.appPath ?? "",
     WSFLEET_TRUST_PROXY: connections.trustProxy ? "1" : "0",
+    // One combined PEM: OpenSSL reads the certificate chain and the key from the same file.
+    ...(input.tlsPemFile === undefined
+      ? {}
+      : { WSFLEET_TLS_CERT: input.tlsPemFile, WSFLEET_TLS_KEY: input.tlsPemFile }),
   };
 }
 
@@ -101,5 +109,8 @@ export function decodeWorkerEnv(env: NodeJS.ProcessEnv): WorkerSettings {
     drainTimeoutMs: integer(env, "WSFLEET_DRAIN_TIMEOUT_MS", defaults.drainTimeoutMs, 0, 86_400_000),
     appPath: env.WSFLEET_APP || undefined,
     trustProxy: env.WSFLEET_TRUST_PROXY === "1",
+    tls: env.WSFLEET_TLS_CERT
+      ? { certFile: env.WSFLEET_TLS_CERT, keyFile: env.WSFLEET_TLS_KEY || env.WSFLEET_TLS_CERT }
+      : undefined,
   });
 }

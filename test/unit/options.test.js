@@ -40,6 +40,7 @@ test("defaults follow the guide: port 8000, localhost, websockets-test, one work
     logFormat: "text",
     metrics: undefined,
     haproxy: undefined,
+    tls: undefined,
   });
   assert.ok(Object.isFrozen(options));
   assert.ok(Object.isFrozen(options.fleet) && Object.isFrozen(options.fleet.connections));

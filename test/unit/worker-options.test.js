@@ -64,6 +64,7 @@ test("the worker reads its settings from the environment, with the same defaults
       drainTimeoutMs: 1000,
       appPath: undefined,
       trustProxy: false,
+      tls: undefined,
     },
   );
   assert.equal(decodeWorkerEnv({ PORT: "9000", WSFLEET_SHARED_PORT: "1" }).exclusivePort, false);
@@ -84,6 +85,7 @@ test("what the primary encodes the worker decodes: one file holds both sides of 
     sharedPort: false,
     appPath: "/srv/app.js",
     connections: options.fleet.connections,
+    tlsPemFile: "/run/wsfleet/tls.pem",
   });
   assert.equal(env.SUPERVISOR_PROCESS_NAME, "chat_07");
   assert.equal(env.SUPERVISOR_GROUP_NAME, "chat");
@@ -94,6 +96,7 @@ test("what the primary encodes the worker decodes: one file holds both sides of 
       port: 9007,
       exclusivePort: true,
       appPath: "/srv/app.js",
+      tls: { certFile: "/run/wsfleet/tls.pem", keyFile: "/run/wsfleet/tls.pem" },
       ...options.fleet.connections,
     },
   );
