@@ -87,6 +87,7 @@ async function runTarget(target, plan, tmp) {
           row,
           running.port,
           processes.map((p) => p.pid),
+          running.tls,
         ),
       );
       const { name, ...settings } = row;

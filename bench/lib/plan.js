@@ -80,9 +80,16 @@ export function rowsFor(target, plan) {
   return rows;
 }
 
-/** load.js arguments for a row. */
-export function loadArgs(row, port, pids) {
-  const args = [`ws://127.0.0.1:${port}/`, "--json", "-w", String(row.warmupS), "-d", String(row.durationS)];
+/** load.js arguments for a row; `tls`: the target serves wss://. */
+export function loadArgs(row, port, pids, tls = false) {
+  const args = [
+    `${tls ? "wss" : "ws"}://127.0.0.1:${port}/`,
+    "--json",
+    "-w",
+    String(row.warmupS),
+    "-d",
+    String(row.durationS),
+  ];
   if (row.idle) args.push("--idle", String(row.idle));
   else {
     args.push("-c", String(row.connections), "-m", String(row.messageBytes));

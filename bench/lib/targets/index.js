@@ -8,7 +8,9 @@ import { pm2WsTarget } from "./pm2-ws.js";
 import { wsSingleTarget } from "./ws-x1.js";
 import { wsfleetGuideHaproxyTarget } from "./wsfleet-guide-haproxy.js";
 import { wsfleetHaproxyTarget } from "./wsfleet-haproxy.js";
+import { wsfleetHaproxyTlsTarget } from "./wsfleet-haproxy-tls.js";
 import { wsfleetSharedPortTarget } from "./wsfleet-shared-port.js";
+import { wsfleetSharedPortTlsTarget } from "./wsfleet-shared-port-tls.js";
 import { wsfleetSingleTarget } from "./wsfleet-x1.js";
 
 /** Targets measured for each worker count, in report order; each is `(n, { sweep }) => target`. */
@@ -19,6 +21,9 @@ const PER_WORKER_COUNT = [
   wsfleetGuideHaproxyTarget,
   wsfleetHaproxyTarget,
   wsfleetSharedPortTarget,
+  // wss://: what TLS costs, at HAProxy or in the workers.
+  wsfleetHaproxyTlsTarget,
+  wsfleetSharedPortTlsTarget,
 ];
 
 /** Targets of one process, measured once. */
