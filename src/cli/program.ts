@@ -11,8 +11,8 @@ export interface ParsedCommand {
 const SIGNALS_HELP = `
 Signals to the primary:
   SIGTERM, SIGINT  graceful stop: connections closed with 1001, SIGKILL after --stop-timeout (a second SIGINT: at once)
-  SIGHUP           re-read the TLS certificate (if any), then rolling restart, one worker at a time; old
-                   connections closed with 1012 (also: wsfleet reload)
+  SIGHUP           rolling restart, one worker at a time; old connections closed with 1012 (also: wsfleet reload);
+                   with --tls-cert, the certificate files are re-read first (also: wsfleet reload-cert)
   SIGTTIN, SIGTTOU one worker more, one worker less`;
 
 /** The README's markdown, flattened for a terminal: no backticks, links as their text. */
