@@ -10,6 +10,7 @@ import { haproxyConfigText } from "./cli/haproxy-config.js";
 import { showLogs } from "./cli/logs.js";
 import { parseCommandLine } from "./cli/program.js";
 import { reloadPrimary } from "./cli/reload.js";
+import { reloadCertificate } from "./cli/reload-cert.js";
 import { restartWorker } from "./cli/restart.js";
 import { runFleet } from "./cli/run.js";
 import { scalePrimary } from "./cli/scale.js";
@@ -28,8 +29,11 @@ try {
   const [arg] = args;
   const defaults = { webConcurrency: process.env.WEB_CONCURRENCY, cpuCount: os.availableParallelism() };
   const write = (text: string) => process.stdout.write(text);
-  if (command === "haproxy-config") write(haproxyConfigText(raw, defaults));
-  else if (command === "reload") write(`${await reloadPrimary(raw)}\n`);
+  if (command === "haproxy-config") {
+    const warn = (line: string) => process.stderr.write(`${line}\n`);
+    write(await haproxyConfigText(raw, defaults, process.cwd(), warn));
+  } else if (command === "reload") write(`${await reloadPrimary(raw)}\n`);
+  else if (command === "reload-cert") write(`${await reloadCertificate(raw)}\n`);
   else if (command === "status") write(await primaryStatus(raw));
   else if (command === "scale") write(await scalePrimary(raw, arg ?? ""));
   else if (command === "restart") write(await restartWorker(raw, arg ?? ""));

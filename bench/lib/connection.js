@@ -4,6 +4,7 @@
  * allocation per read: the load generator's main saving per message.
  */
 import net from "node:net";
+import tls from "node:tls";
 import { buildHandshakeRequest } from "./frames.js";
 
 const HEADER_END = Buffer.from("\r\n\r\n");
@@ -12,9 +13,10 @@ const SHARED_READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 /**
  * Connects and completes the opening handshake. Resolves with { socket, leftover, setReader }: `leftover` holds
  * bytes that came after the 101 response, `setReader(fn)` installs fn(buffer, length) for everything after.
- * Rejects on refusal, a non-101 answer, or after `timeoutMs`.
+ * Rejects on refusal, a non-101 answer, or after `timeoutMs`. `tls`: wss://, the TLS handshake first (the bench's
+ * throw-away certificate is not verified: what is measured is the cost of TLS, not trust).
  */
-export function openWebSocket({ host, port, path = "/", timeoutMs = 10_000, localAddress }) {
+export function openWebSocket({ host, port, path = "/", timeoutMs = 10_000, localAddress, tls: secure = false }) {
   return new Promise((resolve, reject) => {
     let head = Buffer.alloc(0);
     let onBytes = (buffer, length) => {
@@ -39,13 +41,11 @@ export function openWebSocket({ host, port, path = "/", timeoutMs = 10_000, loca
         },
       });
     };
-    const socket = net.connect({
-      host,
-      port,
-      localAddress,
-      noDelay: true,
-      onread: { buffer: SHARED_READ_BUFFER, callback: (length, buffer) => onBytes(buffer, length) },
-    });
+    const onread = { buffer: SHARED_READ_BUFFER, callback: (length, buffer) => onBytes(buffer, length) };
+    const socket = secure
+      ? tls.connect({ host, port, localAddress, servername: "localhost", rejectUnauthorized: false, onread })
+      : net.connect({ host, port, localAddress, noDelay: true, onread });
+    if (secure) socket.setNoDelay(true);
     const fail = (error) => {
       clearTimeout(timer);
       onBytes = () => {};
@@ -55,6 +55,6 @@ export function openWebSocket({ host, port, path = "/", timeoutMs = 10_000, loca
     const timer = setTimeout(() => fail(new Error(`handshake timeout after ${timeoutMs} ms`)), timeoutMs);
     socket.once("error", fail);
     socket.once("close", () => fail(new Error("closed during handshake")));
-    socket.once("connect", () => socket.write(buildHandshakeRequest(host, port, path)));
+    socket.once(secure ? "secureConnect" : "connect", () => socket.write(buildHandshakeRequest(host, port, path)));
   });
 }

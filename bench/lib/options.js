@@ -1,7 +1,7 @@
 /** The load generator's command line, validated once into a frozen settings object. */
 import { parseArgs } from "node:util";
 
-export const USAGE = `Usage: wsfleet-bench [options] ws://host:port/path
+export const USAGE = `Usage: wsfleet-bench [options] ws[s]://host:port/path
 
   -c, --connections <n>   connections (default 10)
   -d, --duration <s>      measured seconds (default 10)
@@ -77,7 +77,9 @@ export function parseLoadOptions(argv) {
   } catch {
     throw new UsageError(`invalid target URL: "${positionals[0]}"; expected ws://host:port/path`);
   }
-  if (url.protocol !== "ws:") throw new UsageError(`invalid target URL: "${positionals[0]}"; only ws:// is supported`);
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") {
+    throw new UsageError(`invalid target URL: "${positionals[0]}"; only ws:// and wss:// are supported`);
+  }
   const pids = values.pids === "" ? [] : values.pids.split(",").map((p) => positiveInt("--pids", p, { max: 4194304 }));
   const modes = [values.connect, values.idle !== undefined, values.rate !== undefined].filter(Boolean).length;
   if (modes > 1) throw new UsageError("--connect, --idle and --rate exclude each other; choose one");
@@ -90,7 +92,8 @@ export function parseLoadOptions(argv) {
   return Object.freeze({
     help: false,
     host: url.hostname,
-    port: Number(url.port || 80),
+    port: Number(url.port || (url.protocol === "wss:" ? 443 : 80)),
+    tls: url.protocol === "wss:",
     path: `${url.pathname}${url.search}`,
     connections: positiveInt("--connections", values.connections, { max: 100000 }),
     durationMs: Math.round(seconds("--duration", values.duration) * 1000),

@@ -189,9 +189,19 @@ export function pairRows(pair, plan) {
   return plan.pairRate ? [base, { ...base, name: "rate", ratePerSecond: pair.ratePerSecond }] : [base];
 }
 
-/** load.js arguments for a row: the C client for echo rows when it can be built, load.js for the rest. */
-export function loadArgs(row, port, pids, { cClient }) {
-  const args = [`ws://127.0.0.1:${port}/`, "--json", "-w", String(row.warmupS), "-d", String(row.durationS)];
+/**
+ * load.js arguments for a row: the C client for echo rows when it can be built, load.js for the rest and for a
+ * target that serves wss:// (`tls`; the C client speaks no TLS).
+ */
+export function loadArgs(row, port, pids, { cClient, tls = false }) {
+  const args = [
+    `${tls ? "wss" : "ws"}://127.0.0.1:${port}/`,
+    "--json",
+    "-w",
+    String(row.warmupS),
+    "-d",
+    String(row.durationS),
+  ];
   if (row.idle) args.push("--idle", String(row.idle), "--procs", "2");
   else {
     args.push("-c", String(row.connections), "-m", String(row.messageBytes));
@@ -199,7 +209,7 @@ export function loadArgs(row, port, pids, { cClient }) {
     else {
       args.push("-p", String(row.depth));
       if (row.ratePerSecond) args.push("--rate", String(row.ratePerSecond));
-      if (cClient && row.client !== "node") args.push("--client", "c");
+      if (cClient && !tls && row.client !== "node") args.push("--client", "c");
     }
   }
   if (pids.length > 0) args.push("--pids", pids.join(","));

@@ -42,7 +42,9 @@ function describeSettings(s) {
 
 /** The whole human report of one run. */
 export function printResult(result) {
-  const out = [`ws://${result.settings.host}:${result.settings.port}${result.settings.path}`];
+  const out = [
+    `${result.settings.tls ? "wss" : "ws"}://${result.settings.host}:${result.settings.port}${result.settings.path}`,
+  ];
   out.push(describeSettings(result.settings), "");
   if (result.mode !== "idle") {
     const l = result.latencyUs;

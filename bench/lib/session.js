@@ -105,7 +105,10 @@ export class Session {
       const processes = this.running.collect();
       for (const p of processes) this.seen.add(p.pid);
       const pids = processes.map((p) => p.pid);
-      const result = await runLoadProcess(loadArgs(row, this.running.port, pids, this.options), prefix);
+      const result = await runLoadProcess(
+        loadArgs(row, this.running.port, pids, { ...this.options, tls: this.running.tls }),
+        prefix,
+      );
       const { name, ...settings } = row;
       const c = result.client;
       line(

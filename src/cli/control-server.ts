@@ -4,6 +4,7 @@ import path from "node:path";
 import type { HubStatus } from "../bus/hub.js";
 import type { BrokerStatus } from "../bus/redis-broker.js";
 import { MAX_WORKERS } from "../config/settings.js";
+import { WsfleetError } from "../errors.js";
 import type { WorkerStatus } from "../fleet/worker.js";
 import type { BalancerStatus } from "../haproxy/balancer.js";
 import { type LogEntry, type LogRing, PRIMARY_SOURCE } from "../log/ring.js";
@@ -33,6 +34,7 @@ export interface Controls {
   /** `hook` runs with the exit code just before the primary exits. */
   beforeExit(hook: (exitCode: number) => Promise<void>): void;
   logs: LogRing;
+  reloadCertificate(): Promise<CertificateReloaded>;
 }
 
 /** How many lines `wsfleet logs` shows unless told (supervisorctl tail shows the last 1600 bytes). */
@@ -133,7 +135,31 @@ async function route(controls: Controls, req: http.IncomingMessage, res: http.Se
   else if (key === "POST /restart") await handleRestart(controls, url, res);
   else if (key === "POST /stop") handleStop(controls, res);
   else if (key === "GET /logs") await handleLogs(controls, url, req, res);
+  else if (key === "POST /reload-cert") await handleReloadCertificate(controls, res);
   else fail(res, 404, `no such control request: ${key}`);
+}
+
+/** What `wsfleet reload-cert` prints: which certificate now serves, and how. */
+export interface CertificateReloaded {
+  serial: string;
+  message: string;
+}
+
+/** `wsfleet reload-cert`: 200 with what now serves, or 409 with the refusal as {code, message, exitCode}. */
+async function handleReloadCertificate(controls: Controls, res: http.ServerResponse): Promise<void> {
+  try {
+    sendJson(res, 200, await controls.reloadCertificate());
+  } catch (error) {
+    res.writeHead(409, { "content-type": "application/json" }).end(errorBody(error));
+  }
+}
+
+/** An error as the client re-raises it: our WsfleetError keeps its code and exit code, anything else exits 1. */
+function errorBody(error: unknown): string {
+  if (error instanceof WsfleetError) {
+    return JSON.stringify({ code: error.code, message: error.message, exitCode: error.exitCode });
+  }
+  return JSON.stringify({ code: "WSFLEET_STATUS_FAILED", message: (error as Error).message, exitCode: 1 });
 }
 
 /**

@@ -1,6 +1,11 @@
 import { parseHost, parsePort } from "../config/parsers.js";
 import type { RawOptions } from "../config/settings.js";
-import { type OptionDefaults, validateFleetShape, validateFrontendOptions } from "../config/validate.js";
+import {
+  type OptionDefaults,
+  validateFleetShape,
+  validateFrontendOptions,
+  validateTlsOptions,
+} from "../config/validate.js";
 import { invalidOption } from "../errors.js";
 import { renderConfig } from "../haproxy/config.js";
 import {
@@ -11,6 +16,7 @@ import {
   websocketModel,
   workerAddress,
 } from "../haproxy/model.js";
+import { loadTls, resolveTlsFiles } from "../tls/files.js";
 
 const SERVER_HOSTS_EXAMPLE = "--server-hosts 10.0.0.1:8000-8003,10.0.0.2:8000-8003";
 
@@ -67,6 +73,15 @@ export function haproxyConfigModel(raw: RawOptions, defaults: OptionDefaults): H
     );
   }
   const front = validateFrontendOptions(raw);
+  const tls = validateTlsOptions(raw);
+  // HAProxy reads the key from the crt file itself, or from `<crt>.key` beside it (ssl-load-extra-files' default).
+  if (tls?.keyFile !== undefined && tls.keyFile !== tls.certFile && tls.keyFile !== `${tls.certFile}.key`) {
+    throw invalidOption(
+      "--tls-key",
+      tls.keyFile,
+      `the key where HAProxy finds it: inside the --tls-cert file (cat cert.pem key.pem > site.pem) or as ${tls.certFile}.key`,
+    );
+  }
   return websocketModel({
     servers: serversFor(
       fleet.name,
@@ -76,10 +91,24 @@ export function haproxyConfigModel(raw: RawOptions, defaults: OptionDefaults): H
     stats: front.stats,
     tunnelTimeoutMs: front.tunnelTimeoutMs,
     runtimeSocket: statsSocket,
+    tlsCrtFile: tls?.certFile,
   });
 }
 
-/** `wsfleet haproxy-config`: the config text to print. */
-export function haproxyConfigText(raw: RawOptions, defaults: OptionDefaults): string {
-  return renderConfig(haproxyConfigModel(raw, defaults));
+/**
+ * `wsfleet haproxy-config`: the config text to print. With --tls-cert the files are checked first (exit 2 naming the
+ * option) and the config names the certificate by its absolute path; a near expiry is said on stderr.
+ */
+export async function haproxyConfigText(
+  raw: RawOptions,
+  defaults: OptionDefaults,
+  cwd: string,
+  warn: (line: string) => void,
+): Promise<string> {
+  const tls = validateTlsOptions(raw);
+  if (tls === undefined) return renderConfig(haproxyConfigModel(raw, defaults));
+  const files = resolveTlsFiles(tls, cwd);
+  const material = await loadTls(files);
+  for (const warning of material.warnings) warn(`wsfleet: warning: ${warning}`);
+  return renderConfig(haproxyConfigModel({ ...raw, tlsCert: files.certFile, tlsKey: files.keyFile }, defaults));
 }

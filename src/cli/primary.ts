@@ -17,6 +17,8 @@ export interface PrimaryParts {
     summary(): string;
   };
   balancer?: { stop(): Promise<void>; kill(): void } | undefined;
+  /** With --tls-cert: re-reads and checks the certificate files, and serves them if they pass (else throws). */
+  certificates?: { reload(): Promise<unknown> } | undefined;
   /** The orphan guard: closed last, once every process it watches is gone. */
   guard: { close(): void };
   logger: Logger;
@@ -168,13 +170,25 @@ export class Primary {
     if (this.stopping) return Promise.resolve();
     if (this.reloading) return this.reloading;
     const { fleet } = this.parts;
-    if (!this.isReady) return fleet.rollingRestart();
+    if (!this.isReady) return this.rollingRestart();
     void this.notify("RELOADING=1", `STATUS=rolling restart of ${fleet.size} workers`);
-    this.reloading = fleet.rollingRestart().finally(() => {
+    this.reloading = this.rollingRestart().finally(() => {
       this.reloading = undefined;
       if (!this.stopping) void this.notify("READY=1", `STATUS=${this.statusLine()}`);
     });
     return this.reloading;
+  }
+
+  /**
+   * With --tls-cert the certificate files are re-read first (a bad one is refused and the old one kept), then the
+   * rolling restart, one worker at a time, whose new workers serve the certificate now in place.
+   */
+  private async rollingRestart(): Promise<void> {
+    const { certificates, fleet, logger } = this.parts;
+    await certificates?.reload().catch((error: Error) => {
+      logger.event("error", "tls-refused", `tls: new certificate refused, the old one keeps serving: ${error.message}`);
+    });
+    await fleet.rollingRestart();
   }
 
   /** SIGTTIN: one worker more. */

@@ -14,7 +14,8 @@ const SIGNALS_HELP = `
 Signals to the primary:
   SIGTERM, SIGINT  graceful stop: connections closed with 1001, SIGKILL after --stop-timeout (a second SIGINT: at once;
                    also: wsfleet stop)
-  SIGHUP           rolling restart, one worker at a time; old connections closed with 1012 (also: wsfleet reload)
+  SIGHUP           rolling restart, one worker at a time; old connections closed with 1012 (also: wsfleet reload);
+                   with --tls-cert, the certificate files are re-read first (also: wsfleet reload-cert)
   SIGTTIN, SIGTTOU one worker more, one worker less (also: wsfleet scale <n>)`;
 
 /** The README's markdown, flattened for a terminal: no backticks, links as their text. */
@@ -39,6 +40,11 @@ function addSettings(target: Command, command: CommandName): Command {
 const SUBCOMMANDS: ReadonlyArray<[Exclude<CommandName, "run">, string[], string]> = [
   ["haproxy-config", [], "print a WebSocket-ready haproxy.cfg for a fleet, for an HAProxy you run yourself"],
   ["reload", [], "rolling restart of a running primary (sends it SIGHUP); finds a running primary by itself"],
+  [
+    "reload-cert",
+    [],
+    "re-read --tls-cert/--tls-key of a running primary: HAProxy swaps it live, built-in workers in a rolling restart",
+  ],
   ["status", [], "the state of a running primary's workers (and its HAProxy), like supervisorctl status"],
   [
     "systemd-unit",

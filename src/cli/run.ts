@@ -20,7 +20,9 @@ import { waitForPort } from "../net/probe-port.js";
 import { systemClock } from "../supervise/clock.js";
 import { OrphanGuard } from "../supervise/orphan-guard.js";
 import { killGroup } from "../supervise/process-group.js";
-import { type Controls, serveControl } from "./control-server.js";
+import { resolveTlsFiles } from "../tls/files.js";
+import { Certificates } from "./certificates.js";
+import { type CertificateReloaded, type Controls, serveControl } from "./control-server.js";
 import { openFilesLimit } from "./open-files.js";
 import { Primary } from "./primary.js";
 import { BUS_SOCKET, createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
@@ -72,6 +74,12 @@ export async function runFleet(
     throw error;
   };
   const runtimeDir = await createRuntimeDir(removeOnDeathPrefix).catch((error) => failEarly(error, async () => {}));
+  // The TLS files are checked (exit 2 naming the option) before any port is taken or any process starts.
+  const certificates = options.tls
+    ? await Certificates.prepare(resolveTlsFiles(options.tls, process.cwd()), runtimeDir, logger).catch((error) =>
+        failEarly(error, async () => {}),
+      )
+    : undefined;
   // Every port is checked before any process starts: metrics and dashboard here, HAProxy's in prepare(), the workers' in
   // fleet.start().
   for (const { host, port, option } of httpListeners(options)) {
@@ -90,6 +98,7 @@ export async function runFleet(
           },
           supervision,
           env: guard.marker,
+          tlsCrtFile: certificates?.pemFile,
         },
         logger,
         runtimeDir,
@@ -109,7 +118,13 @@ export async function runFleet(
   }
   const fleet = new Fleet(fleetOptions, supervision, {
     logger,
-    spawn: workerSpawner(fleetOptions, guard.marker, hub ? busPath : undefined),
+    // With --haproxy, HAProxy terminates TLS and the workers stay plain on loopback.
+    spawn: workerSpawner(
+      fleetOptions,
+      guard.marker,
+      hub ? busPath : undefined,
+      options.haproxy ? undefined : certificates?.pemFile,
+    ),
     readiness:
       fleetOptions.worker.kind === "builtin" ? "ipc" : fleetOptions.ports.kind === "consecutive" ? "probe" : "uptime",
     probeReady: (slot, isCancelled) => waitForPort(fleetOptions.host, slot.port, isCancelled),
@@ -118,7 +133,36 @@ export async function runFleet(
     signalGroup: killGroup,
     assertPortFree: (host, port, option) => assertPortFree(host, port, { port: option, host: "--host" }),
   });
-  const primary = new Primary({ fleet, balancer, guard, logger, service, exit: (code) => process.exit(code) });
+  const reloadCertificate = async (): Promise<CertificateReloaded> => {
+    if (!certificates) {
+      throw new WsfleetError(
+        "WSFLEET_TLS_INVALID",
+        "this primary was started without --tls-cert: there is no certificate to reload; restart it with --tls-cert <file>",
+      );
+    }
+    const material = await certificates.reload(balancer);
+    if (balancer) {
+      return {
+        serial: material.serial,
+        message: `haproxy now serves certificate serial ${material.serial} to new handshakes; open connections keep theirs`,
+      };
+    }
+    // uWebSockets.js cannot swap a certificate in a running app (uWebSockets.js#1289): new workers read the new one.
+    void fleet.rollingRestart();
+    return {
+      serial: material.serial,
+      message: `certificate serial ${material.serial} checked; rolling restart under way: each worker is replaced (its connections closed with 1012) and its replacement serves the new certificate`,
+    };
+  };
+  const primary = new Primary({
+    fleet,
+    balancer,
+    guard,
+    logger,
+    service,
+    exit: (code) => process.exit(code),
+    certificates: certificates && { reload: () => certificates.reload(balancer) },
+  });
   primary.listen(process);
   fleet.on("all-fatal", () => {
     void primary.fail("every worker is FATAL: nothing left to serve; exiting with status 1");
@@ -151,6 +195,7 @@ export async function runFleet(
     stop: () => primary.stop(),
     beforeExit: (hook) => primary.beforeExit(hook),
     logs,
+    reloadCertificate,
   };
   await serveControl(runtimeDir, controls);
   const { dashboard: dashboardOptions } = options;
@@ -194,7 +239,7 @@ export async function runFleet(
   logger.event(
     "info",
     "started",
-    `wsfleet started: ${plural(workers, "worker")} of '${worker.kind === "exec" ? worker.command : "built-in uWebSockets.js echo"}' on ${host}:${portRange}`,
+    `wsfleet started: ${plural(workers, "worker")} of '${worker.kind === "exec" ? worker.command : "built-in uWebSockets.js echo"}' on ${host}:${portRange}${certificates && !balancer ? " (wss://)" : ""}`,
     {
       pid: process.pid,
       guardPid: guard.pid,
@@ -208,7 +253,7 @@ export async function runFleet(
     logger.event(
       "info",
       "haproxy-started",
-      `haproxy (pid ${balancer.pid}) serves ws://${formatAddress(frontend)}/ in front of the workers; runtime API ${balancer.runtime.socketPath}${stats ? `; stats http://${formatAddress(stats)}/ and /metrics` : ""}`,
+      `haproxy (pid ${balancer.pid}) serves ${certificates ? "wss" : "ws"}://${formatAddress(frontend)}/ in front of the workers; runtime API ${balancer.runtime.socketPath}${stats ? `; stats http://${formatAddress(stats)}/ and /metrics` : ""}`,
       {
         pid: balancer.pid,
         frontendHost: frontend.host,

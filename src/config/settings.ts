@@ -21,6 +21,7 @@ export type CommandName =
   | "run"
   | "haproxy-config"
   | "reload"
+  | "reload-cert"
   | "status"
   | "systemd-unit"
   | "scale"
@@ -40,6 +41,7 @@ type Part =
   | "haproxy"
   | "frontend"
   | "haproxy-config"
+  | "tls"
   | "control"
   | "broker"
   | "systemd";
@@ -419,6 +421,22 @@ export const SETTINGS = {
         "seconds an idle WebSocket may stay open through HAProxy, from 1 to 86400, for example --tunnel-timeout 3600",
       ),
   }),
+  tlsCert: setting({
+    flags: "--tls-cert <file>",
+    help: "serve `wss://`: the certificate (PEM, chain after it allowed, the key too if there is no `--tls-key`); HAProxy terminates TLS with `--haproxy`, the workers without ([TLS](#tls-wss))",
+    defaultText: "off (plain `ws://`)",
+    part: "tls",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) => parseNonEmpty(option, value, "a PEM certificate file, for example --tls-cert cert.pem"),
+  }),
+  tlsKey: setting({
+    flags: "--tls-key <file>",
+    help: "the private key (PEM, unencrypted) of `--tls-cert`",
+    defaultText: "the key in the `--tls-cert` file",
+    part: "tls",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) => parseNonEmpty(option, value, "a PEM private key file, for example --tls-key key.pem"),
+  }),
   serverHosts: setting({
     flags: "--server-hosts <list>",
     help: "fleets on several hosts, each host:first-last, comma-separated (instead of --host/--base-port/--workers)",
@@ -442,7 +460,7 @@ export const SETTINGS = {
     flags: "--pid <pid>",
     help: "the primary's pid (default: the one running primary of this user)",
     part: "control",
-    commands: ["reload", "status", "scale", "restart", "stop", "logs"],
+    commands: ["reload", "reload-cert", "status", "scale", "restart", "stop", "logs"],
   }),
   json: setting({
     isSwitch: true,

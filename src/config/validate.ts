@@ -66,6 +66,13 @@ interface DashboardOptions extends HostPort {
   readonly token: string | undefined;
 }
 
+/** `--tls-cert`/`--tls-key` as given; the files are read and checked at the edge (src/tls/), not here. */
+export interface TlsOptions {
+  readonly certFile: string;
+  /** undefined: the key is in the certificate file, as in HAProxy's `crt` files. */
+  readonly keyFile: string | undefined;
+}
+
 /** Every setting of a fleet, validated once at start and frozen. */
 export interface Options {
   readonly fleet: FleetOptions;
@@ -80,6 +87,8 @@ export interface Options {
   readonly haproxy: HaproxyOptions | undefined;
   /** --broker: the Redis URL through which `fleet.publish` reaches other fleets of the same name. */
   readonly broker: string | undefined;
+  /** Set with --tls-cert: wss:// at HAProxy's frontend (--haproxy) or in the built-in workers. */
+  readonly tls: TlsOptions | undefined;
 }
 
 export interface OptionDefaults {
@@ -198,6 +207,19 @@ function validateDashboardOptions(raw: RawOptions): DashboardOptions | undefined
   return Object.freeze({ ...address, token });
 }
 
+/** The TLS files' names; whether they hold a matching, valid certificate and key is checked by src/tls/ at start. */
+export function validateTlsOptions(raw: RawOptions): TlsOptions | undefined {
+  const certFile = settingValue(raw, "tlsCert");
+  const keyFile = settingValue(raw, "tlsKey");
+  if (certFile === undefined) {
+    if (keyFile !== undefined) {
+      throw invalidOption("--tls-key", raw.tlsKey, "it together with --tls-cert, the certificate the key belongs to");
+    }
+    return undefined;
+  }
+  return Object.freeze({ certFile, keyFile });
+}
+
 function validateWorkerKind(raw: RawOptions): WorkerKind {
   const command = settingValue(raw, "exec");
   const app = settingValue(raw, "app");
@@ -229,6 +251,14 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
       "--shared-port",
       raw.sharedPort,
       "either --shared-port (the kernel balances one port) or --haproxy (HAProxy balances consecutive ports), not both",
+    );
+  }
+  const tls = validateTlsOptions(raw);
+  if (tls && !haproxy && worker.kind === "exec") {
+    throw invalidOption(
+      "--tls-cert",
+      raw.tlsCert,
+      "it with --haproxy when workers are --exec programs: HAProxy then terminates TLS; the built-in workers serve TLS themselves, an --exec program does not",
     );
   }
   const connections: ConnectionSettings = Object.freeze({
@@ -264,5 +294,6 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
     dashboard: validateDashboardOptions(raw),
     haproxy,
     broker,
+    tls,
   });
 }

@@ -12,6 +12,7 @@ function workerEnv(
   slot: Slot,
   marker: Readonly<Record<string, string>>,
   busPath: string | undefined,
+  tlsPemFile: string | undefined,
 ): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -26,6 +27,7 @@ function workerEnv(
       appPath: fleet.worker.kind === "builtin" ? fleet.worker.app : undefined,
       busPath,
       connections: fleet.connections,
+      tlsPemFile,
     }),
     ...marker,
   };
@@ -33,19 +35,20 @@ function workerEnv(
 
 /**
  * The built-in uWebSockets.js worker (dist/worker.js, with an IPC channel), or any program run by /bin/sh as
- * Supervisor's `command` would be; either in its own process group.
+ * Supervisor's `command` would be; either in its own process group. `tlsPemFile`: built-in workers serve wss://.
  */
 export function workerSpawner(
   fleet: FleetOptions,
   marker: Readonly<Record<string, string>>,
-  busPath?: string,
+  busPath: string | undefined,
+  tlsPemFile: string | undefined,
 ): Spawner {
   const { worker } = fleet;
   if (worker.kind === "exec") {
     return (slot) =>
       spawn(worker.command, {
         shell: true,
-        env: workerEnv(fleet, slot, marker, busPath),
+        env: workerEnv(fleet, slot, marker, busPath, tlsPemFile),
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
       });
@@ -53,7 +56,7 @@ export function workerSpawner(
   const script = fileURLToPath(new URL("../worker.js", import.meta.url));
   return (slot) =>
     fork(script, [], {
-      env: workerEnv(fleet, slot, marker, busPath),
+      env: workerEnv(fleet, slot, marker, busPath, tlsPemFile),
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       detached: true,
     });

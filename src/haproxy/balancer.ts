@@ -47,6 +47,8 @@ export interface BalancerSettings {
   readonly supervision: SupervisionOptions;
   /** Environment added to haproxy's: the orphan guard's marker. */
   readonly env: Readonly<Record<string, string>>;
+  /** wss://: the combined PEM (mode 0600, in the runtime directory) HAProxy's frontend terminates TLS with. */
+  readonly tlsCrtFile?: string | undefined;
 }
 
 /**
@@ -179,6 +181,7 @@ export class HaproxyBalancer {
       tunnelTimeoutMs: haproxy.tunnelTimeoutMs,
       runtimeSocket: this.runtime.socketPath,
       httpHealthCheck: servers.httpHealthCheck,
+      tlsCrtFile: this.settings.tlsCrtFile,
     });
     this.model = model;
     await writeFile(this.configPath, renderConfig(model), { mode: 0o600 });
@@ -214,6 +217,13 @@ export class HaproxyBalancer {
     if (!/Server deleted/.test(answer)) throw new Error(`haproxy refused to delete ${server}: ${answer.trim()}`);
     await this.writeConfig(count);
     this.logger.event("info", "haproxy-remove", `haproxy: removed server ${server}`, { worker: server });
+  }
+
+  /** `wsfleet reload-cert`: the running HAProxy serves `pem` to new handshakes; open connections keep theirs. */
+  async replaceCertificate(pem: string): Promise<void> {
+    const file = this.settings.tlsCrtFile;
+    if (file === undefined) throw new Error("haproxy was started without --tls-cert");
+    await this.runtime.replaceCertificate(file, pem);
   }
 
   /** Stops haproxy, the last process to go. */

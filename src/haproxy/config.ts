@@ -13,6 +13,11 @@ export function formatAddress(address: Address): string {
   return address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
+/** A file name in haproxy.cfg: double-quoted when it has spaces or quotes (HAProxy 2.x quoting). */
+function quotePath(file: string): string {
+  return /[\s"'#\\]/.test(file) ? `"${file.replace(/(["\\$])/g, "\\$1")}"` : file;
+}
+
 /** The check settings of every server; dynamic servers (`add server`) do not inherit default-server, so they get these. */
 export function serverCheckArguments(check: HealthCheckModel): string {
   return `inter ${formatDuration(check.intervalMs)} fall ${check.fall} rise ${check.rise} observe layer4 error-limit 1 on-error mark-down`;
@@ -56,7 +61,10 @@ export function renderConfig(model: HaproxyModel): string {
     model.retries !== undefined && "retry-on conn-failure empty-response response-timeout 503",
   ]);
   section(`frontend ${frontend.name}`, [
-    `bind ${formatAddress(frontend.bind)}`,
+    // wss://: TLS ends here; alpn http/1.1 because a WebSocket upgrade is an HTTP/1.1 request (RFC 6455 §4.1).
+    frontend.tlsCrtFile === undefined
+      ? `bind ${formatAddress(frontend.bind)}`
+      : `bind ${formatAddress(frontend.bind)} ssl crt ${quotePath(frontend.tlsCrtFile)} alpn http/1.1`,
     // Connections beyond this wait in the kernel's backlog instead of exhausting file descriptors.
     frontend.maxconn !== undefined && `maxconn ${frontend.maxconn}`,
     `default_backend ${backend.name}`,

@@ -42,7 +42,13 @@ export interface HaproxyModel {
   readonly timeouts: TimeoutsModel;
   /** Retries of a failed connection or a 503 handshake on another server; undefined: HAProxy's default. */
   readonly retries?: number;
-  readonly frontend: { readonly name: string; readonly bind: Address; readonly maxconn?: number };
+  readonly frontend: {
+    readonly name: string;
+    readonly bind: Address;
+    readonly maxconn?: number;
+    /** TLS terminated here: the `crt` file (certificate chain and key in one PEM); undefined: plain ws://. */
+    readonly tlsCrtFile?: string;
+  };
   readonly backend: {
     readonly name: string;
     readonly healthCheck?: HealthCheckModel;
@@ -104,6 +110,8 @@ export interface WebsocketModelInput {
   readonly maxconn?: number;
   /** false: check servers with a TCP connect instead of GET /healthz (an --exec program may have no /healthz). */
   readonly httpHealthCheck?: boolean;
+  /** wss://: HAProxy terminates TLS with this `crt` file; the servers behind it stay plain. */
+  readonly tlsCrtFile?: string | undefined;
 }
 
 const DEFAULT_TUNNEL_TIMEOUT_MS = 3_600_000;
@@ -120,7 +128,12 @@ export function websocketModel(input: WebsocketModelInput): HaproxyModel {
       clientFinMs: seed.timeouts.clientMs,
     },
     retries: 3,
-    frontend: { name: GUIDE_NAME, bind: input.frontend, maxconn: input.maxconn ?? DEFAULT_MAXCONN },
+    frontend: {
+      name: GUIDE_NAME,
+      bind: input.frontend,
+      maxconn: input.maxconn ?? DEFAULT_MAXCONN,
+      ...(input.tlsCrtFile === undefined ? {} : { tlsCrtFile: input.tlsCrtFile }),
+    },
     backend: {
       name: GUIDE_NAME,
       healthCheck: {

@@ -78,6 +78,21 @@ export class RuntimeClient {
     if (answer !== "") throw new Error(`HAProxy refused "set server ${backend}/${server} state ${state}": ${answer}`);
   }
 
+  /**
+   * Swaps the certificate HAProxy loaded from `crtFile` (as named in its config) for `pem`: `set ssl cert` opens a
+   * transaction, `commit ssl cert` applies it. Open connections keep theirs; new handshakes get the new one.
+   */
+  async replaceCertificate(crtFile: string, pem: string): Promise<void> {
+    // A payload follows `<<` and ends at an empty line.
+    const set = (await this.send(`set ssl cert ${crtFile} <<\n${pem.trimEnd()}\n`)).trim();
+    if (!/^Transaction (created|updated)/.test(set)) {
+      await this.send(`abort ssl cert ${crtFile}`).catch(() => "");
+      throw new Error(`HAProxy refused "set ssl cert ${crtFile}": ${set}`);
+    }
+    const commit = (await this.send(`commit ssl cert ${crtFile}`)).trim();
+    if (!/Success!/.test(commit)) throw new Error(`HAProxy refused "commit ssl cert ${crtFile}": ${commit}`);
+  }
+
   async serverStates(backend: string): Promise<ServerState[]> {
     return parseServersState(await this.send(`show servers state ${backend}`));
   }

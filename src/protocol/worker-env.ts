@@ -31,6 +31,8 @@ export interface WorkerSettings extends ConnectionSettings {
   readonly appPath: string | undefined;
   /** The primary's bus socket, through which `fleet.publish` reaches the other workers; undefined when run alone. */
   readonly busPath: string | undefined;
+  /** wss://: PEM files of the certificate (with its chain) and key; undefined: plain ws://. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
 }
 
 export const CONNECTION_DEFAULTS: ConnectionSettings = Object.freeze({
@@ -60,6 +62,8 @@ export interface WorkerEnvInput {
   readonly appPath: string | undefined;
   readonly busPath: string | undefined;
   readonly connections: ConnectionSettings;
+  /** The checked certificate and key in one PEM file: the worker serves wss:// with it. */
+  readonly tlsPemFile?: string | undefined;
 }
 
 /** Supervisor's environment (SUPERVISOR_*), PORT as Heroku-style servers expect it, and the built-in worker's own. */
@@ -81,6 +85,10 @@ export function encodeWorkerEnv(input: WorkerEnvInput): Record<string, string> {
     WSFLEET_APP: input.appPath ?? "",
     WSFLEET_TRUST_PROXY: connections.trustProxy ? "1" : "0",
     WSFLEET_BUS: input.busPath ?? "",
+    // One combined PEM: OpenSSL reads the certificate chain and the key from the same file.
+    ...(input.tlsPemFile === undefined
+      ? {}
+      : { WSFLEET_TLS_CERT: input.tlsPemFile, WSFLEET_TLS_KEY: input.tlsPemFile }),
   };
 }
 
@@ -116,5 +124,8 @@ export function decodeWorkerEnv(env: NodeJS.ProcessEnv): WorkerSettings {
     appPath: env.WSFLEET_APP || undefined,
     trustProxy: env.WSFLEET_TRUST_PROXY === "1",
     busPath: env.WSFLEET_BUS || undefined,
+    tls: env.WSFLEET_TLS_CERT
+      ? { certFile: env.WSFLEET_TLS_CERT, keyFile: env.WSFLEET_TLS_KEY || env.WSFLEET_TLS_CERT }
+      : undefined,
   });
 }

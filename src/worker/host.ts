@@ -42,7 +42,11 @@ export function hostApp(
   state: HostState,
 ): uWS.TemplatedApp {
   const path = app.path ?? "/*";
-  const server = uWS.App().ws<ConnectionData>(path, {
+  // wss://: uWebSockets.js terminates TLS itself (it reads the files once, here; a new certificate needs a new worker).
+  const base = settings.tls
+    ? uWS.SSLApp({ cert_file_name: settings.tls.certFile, key_file_name: settings.tls.keyFile })
+    : uWS.App();
+  const server = base.ws<ConnectionData>(path, {
     compression: compressionOption(settings.compression),
     maxPayloadLength: frameLimitBytes(settings.maxPayloadBytes),
     idleTimeout: settings.idleTimeoutSecs,

@@ -4,9 +4,9 @@ import { once } from "node:events";
 import WebSocket from "ws";
 import { eventually, SYSTEM_PYTHON, TIMEOUT_FACTOR } from "./fleet.js";
 
-/** Opens a real `ws` client and resolves once it is open. */
-export async function connect(url, timeoutMs = 5000) {
-  const ws = new WebSocket(url, { handshakeTimeout: timeoutMs * TIMEOUT_FACTOR });
+/** Opens a real `ws` client and resolves once it is open; `options` go to `ws` (for wss://: `{ ca }`). */
+export async function connect(url, timeoutMs = 5000, options = {}) {
+  const ws = new WebSocket(url, { handshakeTimeout: timeoutMs * TIMEOUT_FACTOR, ...options });
   await once(ws, "open");
   return ws;
 }
@@ -34,8 +34,8 @@ export function closed(ws) {
 }
 
 /** The guide's transcript, checked: `python3 -m websockets URL` connected, echoed Hello! and closed with 1000. */
-export async function assertGuideTranscript(url) {
-  const { code, text } = await pythonClientHello(url);
+export async function assertGuideTranscript(url, env = {}) {
+  const { code, text } = await pythonClientHello(url, env);
   assert.equal(code, 0, text);
   assert.match(text, new RegExp(`Connected to ${url.replace(/[./]/g, "\\$&")}\\.`));
   assert.match(text, /< Hello!/);
@@ -45,10 +45,14 @@ export async function assertGuideTranscript(url) {
 
 /**
  * The guide's own check, with its own client: `python3 -m websockets URL`, typing "Hello!" as a person would,
- * then ending input once the echo has arrived. Resolves with the exit code and what the client printed.
+ * then ending input once the echo has arrived. Resolves with the exit code and what the client printed. `env` is
+ * added to the client's (for wss://: SSL_CERT_FILE).
  */
-export async function pythonClientHello(url) {
-  const child = spawn(SYSTEM_PYTHON, ["-m", "websockets", url], { stdio: ["pipe", "pipe", "pipe"] });
+export async function pythonClientHello(url, env = {}) {
+  const child = spawn(SYSTEM_PYTHON, ["-m", "websockets", url], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let output = "";
   child.stdout.on("data", (chunk) => {
     output += chunk;

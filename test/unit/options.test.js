@@ -44,6 +44,7 @@ test("defaults follow the guide: port 8000, localhost, websockets-test, one work
     dashboard: undefined,
     haproxy: undefined,
     broker: undefined,
+    tls: undefined,
   });
   assert.ok(Object.isFrozen(options));
   assert.ok(Object.isFrozen(options.fleet) && Object.isFrozen(options.fleet.connections));

@@ -48,6 +48,32 @@ test("every signal of the table reaches its handler through the injected emitter
   assert.deepEqual(calls, ["rollingRestart", "addWorker", "removeWorker"]);
 });
 
+test("SIGHUP with --tls-cert re-reads the certificate first; a refused one is logged and the restart still runs", async () => {
+  for (const outcome of ["ok", "refused"]) {
+    const calls = [];
+    const primary = new Primary({
+      fleet: { size: 1, rollingRestart: async () => calls.push("rollingRestart") },
+      guard: { close: () => {} },
+      logger: { event: (level, event) => calls.push(`${level} ${event}`), workerLine: () => {} },
+      exit: () => {},
+      certificates: {
+        reload: async () => {
+          calls.push("certificates.reload");
+          if (outcome === "refused") throw new Error('--tls-cert "x.pem": no such file');
+        },
+      },
+    });
+    primary.handleHup();
+    await flush();
+    assert.deepEqual(
+      calls,
+      outcome === "ok"
+        ? ["certificates.reload", "rollingRestart"]
+        : ["certificates.reload", "error tls-refused", "rollingRestart"],
+    );
+  }
+});
+
 test("SIGTERM stops workers, then HAProxy, then the guard, then exits 0; a second SIGTERM changes nothing", async () => {
   const { signals, calls, exits, release } = setup();
   signals.emit("SIGTERM");

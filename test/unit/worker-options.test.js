@@ -67,6 +67,7 @@ test("the worker reads its settings from the environment, with the same defaults
       appPath: undefined,
       trustProxy: false,
       busPath: undefined,
+      tls: undefined,
     },
   );
   assert.equal(decodeWorkerEnv({ PORT: "9000", WSFLEET_SHARED_PORT: "1" }).exclusivePort, false);
@@ -95,6 +96,7 @@ test("what the primary encodes the worker decodes: one file holds both sides of 
     appPath: "/srv/app.js",
     busPath: "/tmp/wsfleet-1-x/bus.sock",
     connections: options.fleet.connections,
+    tlsPemFile: "/run/wsfleet/tls.pem",
   });
   assert.equal(env.SUPERVISOR_PROCESS_NAME, "chat_07");
   assert.equal(env.SUPERVISOR_GROUP_NAME, "chat");
@@ -107,6 +109,7 @@ test("what the primary encodes the worker decodes: one file holds both sides of 
       exclusivePort: true,
       appPath: "/srv/app.js",
       busPath: "/tmp/wsfleet-1-x/bus.sock",
+      tls: { certFile: "/run/wsfleet/tls.pem", keyFile: "/run/wsfleet/tls.pem" },
       ...options.fleet.connections,
     },
   );

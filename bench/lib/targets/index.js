@@ -9,8 +9,10 @@ import { uwsSingleTarget } from "./uws-x1.js";
 import { wsSingleTarget } from "./ws-x1.js";
 import { wsfleetGuideHaproxyTarget } from "./wsfleet-guide-haproxy.js";
 import { wsfleetHaproxyTarget } from "./wsfleet-haproxy.js";
+import { wsfleetHaproxyTlsTarget } from "./wsfleet-haproxy-tls.js";
 import { wsfleetNginxTarget } from "./wsfleet-nginx.js";
 import { wsfleetSharedPortTarget } from "./wsfleet-shared-port.js";
+import { wsfleetSharedPortTlsTarget } from "./wsfleet-shared-port-tls.js";
 import { wsfleetSingleTarget } from "./wsfleet-x1.js";
 
 /** Targets measured for each worker count, in report order; each is `(n, { sweep }) => target`. */
@@ -22,6 +24,9 @@ const PER_WORKER_COUNT = [
   wsfleetHaproxyTarget,
   wsfleetNginxTarget,
   wsfleetSharedPortTarget,
+  // wss://: what TLS costs, at HAProxy or in the workers.
+  wsfleetHaproxyTlsTarget,
+  wsfleetSharedPortTlsTarget,
 ];
 
 /** Targets of one process, measured once. */

@@ -19,14 +19,14 @@ function throwIfExited(child) {
   if (child && child.exitCode !== null) throw new Error(`exited with ${child.exitCode} before it was ready`);
 }
 
-/** Waits until every port completes a WebSocket handshake; fails early when `child` (if any) exits first. */
-export async function waitForWebSockets(ports, child) {
+/** Waits until every port completes a WebSocket handshake (after a TLS one with `tls`); fails early when `child` (if any) exits first. */
+export async function waitForWebSockets(ports, child, { tls = false } = {}) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (const port of ports) {
     for (;;) {
       throwIfExited(child);
       try {
-        const { socket } = await openWebSocket({ host: "127.0.0.1", port, timeoutMs: 2000 });
+        const { socket } = await openWebSocket({ host: "127.0.0.1", port, timeoutMs: 2000, tls });
         socket.destroy();
         break;
       } catch (error) {

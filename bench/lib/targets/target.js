@@ -7,10 +7,14 @@
  * - `sweep` adds the plan's sweep rows, `proxied` caps the idle row for HAProxy's fds, `baseline` marks the guide.
  */
 
-/** A started target: where to send load, and which pids to watch (with roles: worker, proxy, manager). */
+/**
+ * A started target: where to send load, whether it speaks wss:// there, and which pids to watch (with roles: worker,
+ * proxy, manager).
+ */
 export class Running {
-  constructor({ port, collect }) {
+  constructor({ port, collect, tls = false }) {
     this.port = port;
     this.collect = collect;
+    this.tls = tls;
   }
 }
