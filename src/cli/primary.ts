@@ -183,12 +183,19 @@ export class Primary {
    * With --tls-cert the certificate files are re-read first (a bad one is refused and the old one kept), then the
    * rolling restart, one worker at a time, whose new workers serve the certificate now in place.
    */
-  private async rollingRestart(): Promise<void> {
+  private rollingRestart(): Promise<void> {
     const { certificates, fleet, logger } = this.parts;
-    await certificates?.reload().catch((error: Error) => {
-      logger.event("error", "tls-refused", `tls: new certificate refused, the old one keeps serving: ${error.message}`);
-    });
-    await fleet.rollingRestart();
+    if (!certificates) return fleet.rollingRestart();
+    return certificates
+      .reload()
+      .catch((error: Error) => {
+        logger.event(
+          "error",
+          "tls-refused",
+          `tls: new certificate refused, the old one keeps serving: ${error.message}`,
+        );
+      })
+      .then(() => fleet.rollingRestart());
   }
 
   /** SIGTTIN: one worker more. */
