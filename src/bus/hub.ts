@@ -1,3 +1,4 @@
+import { chmodSync } from "node:fs";
 import net from "node:net";
 import { type FrameRun, FrameSplitter } from "../protocol/bus-frames.js";
 
@@ -34,6 +35,8 @@ export class BusHub {
     return new Promise((resolve, reject) => {
       server.once("error", reject);
       server.listen(socketPath, () => {
+        // Only this user's workers may publish: 0600, like the control socket and HAProxy's admin socket.
+        chmodSync(socketPath, 0o600);
         server.unref();
         resolve(new BusHub(server));
       });
