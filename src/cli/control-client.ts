@@ -57,31 +57,23 @@ export function controlRequest(
 /** A 200's body, or the primary's refusal (unknown worker: exit 1) as an error. */
 export function expectOk(answer: ControlAnswer, primary: RunningPrimary): string {
   if (answer.statusCode === 200) return answer.body;
-  const code = answer.statusCode === 404 ? "WSFLEET_UNKNOWN_WORKER" : "WSFLEET_STATUS_FAILED";
-  throw new WsfleetError(code, `primary ${primary.pid}: ${answer.body}`, 1);
-}
-
-/** Asks `primary` over its control socket: 200 → the parsed JSON; an error it reports as JSON → that WsfleetError. */
-export async function askPrimary<T>(primary: RunningPrimary, method: "GET" | "POST", urlPath: string): Promise<T> {
-  const answer = await controlRequest(primary, method, urlPath, { timeoutMs: 15_000 });
-  if (answer.statusCode === 200) return JSON.parse(answer.body) as T;
-  const reported = (() => {
-    try {
-      return JSON.parse(answer.body) as { code?: string; message?: string; exitCode?: number };
-    } catch {
-      return {};
-    }
-  })();
-  if (reported.code?.startsWith("WSFLEET_")) {
+  // A refusal the primary reports as one of ours ({code, message, exitCode}, e.g. reload-cert) keeps its code.
+  const reported = parseReport(answer.body);
+  if (reported?.code?.startsWith("WSFLEET_")) {
     throw new WsfleetError(
       reported.code as WsfleetError["code"],
       reported.message ?? answer.body,
       reported.exitCode ?? 1,
     );
   }
-  throw new WsfleetError(
-    "WSFLEET_STATUS_FAILED",
-    `primary ${primary.pid} answered ${answer.statusCode}: ${answer.body}`,
-    1,
-  );
+  const code = answer.statusCode === 404 ? "WSFLEET_UNKNOWN_WORKER" : "WSFLEET_STATUS_FAILED";
+  throw new WsfleetError(code, `primary ${primary.pid}: ${answer.body}`, 1);
+}
+
+function parseReport(body: string): { code?: string; message?: string; exitCode?: number } | undefined {
+  try {
+    return JSON.parse(body) as { code?: string; message?: string; exitCode?: number };
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,6 @@
 import type { EventEmitter } from "node:events";
 import type { Logger } from "../log/logger.js";
+import { plural } from "../log/wording.js";
 import type { ServiceNotifier } from "./sd-notify.js";
 
 /** What the primary runs: the fleet, and HAProxy in front when --haproxy is given. */
@@ -102,7 +103,7 @@ export class Primary {
       {
         level: "info",
         event: "shutdown",
-        message: `wsfleet stop: stopping ${workerCount(this.parts.fleet.size)} (connections closed with 1001)`,
+        message: `wsfleet stop: stopping ${plural(this.parts.fleet.size, "worker")} (connections closed with 1001)`,
       },
       0,
     );
@@ -130,7 +131,7 @@ export class Primary {
       {
         level: "info",
         event: "shutdown",
-        message: `received ${signal}: stopping ${workerCount(this.parts.fleet.size)} (connections closed with 1001)`,
+        message: `received ${signal}: stopping ${plural(this.parts.fleet.size, "worker")} (connections closed with 1001)`,
       },
       0,
     );
@@ -225,9 +226,4 @@ export class Primary {
   fail(message: string): Promise<void> {
     return this.shutdown({ level: "error", event: "fatal", message }, 1);
   }
-}
-
-/** "1 worker", "4 workers". */
-function workerCount(count: number): string {
-  return `${count} worker${count === 1 ? "" : "s"}`;
 }

@@ -1,5 +1,5 @@
 import type { RawOptions } from "../config/settings.js";
-import { askPrimary, controlledPrimary } from "./control-client.js";
+import { controlledPrimary, controlRequest, expectOk } from "./control-client.js";
 import type { CertificateReloaded } from "./control-server.js";
 
 /**
@@ -8,6 +8,7 @@ import type { CertificateReloaded } from "./control-server.js";
  */
 export async function reloadCertificate(raw: RawOptions): Promise<string> {
   const primary = await controlledPrimary(raw);
-  const answer = await askPrimary<CertificateReloaded>(primary, "POST", "/reload-cert");
+  const reply = await controlRequest(primary, "POST", "/reload-cert", { timeoutMs: 15_000 });
+  const answer = JSON.parse(expectOk(reply, primary)) as CertificateReloaded;
   return `primary ${primary.pid}: ${answer.message}`;
 }

@@ -11,6 +11,7 @@ import { haproxyVersion } from "../haproxy/check.js";
 import { formatAddress } from "../haproxy/config.js";
 import type { Logger } from "../log/logger.js";
 import { keepingLines, LogRing } from "../log/ring.js";
+import { plural } from "../log/wording.js";
 import { renderBusMetrics } from "../metrics/bus.js";
 import { fleetMetrics } from "../metrics/prometheus.js";
 import { metricsHandler } from "../metrics/server.js";
@@ -28,10 +29,6 @@ import { Primary } from "./primary.js";
 import { BUS_SOCKET, createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
 import type { ServiceNotifier } from "./sd-notify.js";
 import { startWarnings } from "./start-warnings.js";
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
 
 /** Lines kept per worker (and for the primary's events) for `wsfleet logs`. */
 const LOG_LINES_KEPT = 1000;
