@@ -107,17 +107,42 @@ async function runPair(pair, targets, plan, options) {
   return entry;
 }
 
+const USAGE = `Usage: node bench/run.js [options]   (npm run bench = build, then --pin)
+
+  --quick          N = cores only, closed-loop rows and the side-by-side pairs, 1 s windows (under 2 minutes)
+  --smoke          two cheap targets and the shortest windows (what npm test runs)
+  --pin            clients on their own core(s), servers on the rest (taskset)
+  --targets <ids>  only these targets, comma-separated (e.g. wsfleet-x1,uws-x1)
+  --out <dir>      where the JSON goes (default bench/results)
+  --no-report      a full run without rewriting RESULTS.md and the charts
+  -h, --help`;
+
+function parseRunArgs(args) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        quick: { type: "boolean", default: false },
+        smoke: { type: "boolean", default: false },
+        pin: { type: "boolean", default: false },
+        targets: { type: "string" },
+        out: { type: "string" },
+        "no-report": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`wsfleet bench: ${error.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
 async function main() {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: "boolean", default: false },
-      smoke: { type: "boolean", default: false },
-      pin: { type: "boolean", default: false },
-      targets: { type: "string" },
-      out: { type: "string" },
-      "no-report": { type: "boolean", default: false },
-    },
-  });
+  const values = parseRunArgs(process.argv.slice(2));
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const mode = values.smoke ? "smoke" : values.quick ? "quick" : "full";
   const plan = planFor(mode);
   const cores = os.availableParallelism();

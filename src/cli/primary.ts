@@ -21,7 +21,7 @@ export interface PrimaryParts {
   /** With --tls-cert: re-reads and checks the certificate files, and serves them if they pass (else throws). */
   certificates?: { reload(): Promise<unknown> } | undefined;
   /** The orphan guard: closed last, once every process it watches is gone. */
-  guard: { close(): void };
+  guard: { close(): Promise<void> | void };
   logger: Logger;
   /** systemd's side (sd_notify): sends nothing when the primary does not run under a Type=notify unit. */
   service?: ServiceNotifier;
@@ -79,7 +79,7 @@ export class Primary {
     this.stopping = (async () => {
       await fleet.stop();
       await balancer?.stop();
-      guard.close();
+      await guard.close();
       if (exitCode === 0) {
         logger.event("info", "shutdown", `all workers${balancer ? " and haproxy" : ""} stopped; exiting`);
       }
@@ -151,11 +151,16 @@ export class Primary {
     this.parts.exit(EXIT_INTERRUPTED);
   }
 
-  /** Every worker has settled (and HAProxy sees them UP): systemd may start what comes after us (READY=1). */
+  /** Every worker is RUNNING (and HAProxy sees them UP): systemd may start what comes after us (READY=1). */
   markReady(): void {
     if (this.stopping || this.isReady) return;
     this.isReady = true;
     void this.notify("READY=1", `STATUS=${this.statusLine()}`);
+  }
+
+  /** Settled but not ready (a worker FATAL): systemd's status line says why READY=1 is held back. */
+  notifyNotReady(): void {
+    if (!this.stopping && !this.isReady) void this.notify(`STATUS=not ready: ${this.statusLine()}`);
   }
 
   /** SIGHUP: rolling restart, one worker at a time. */

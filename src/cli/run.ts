@@ -67,7 +67,7 @@ export async function runFleet(
   guard.start();
   const failEarly = async (error: unknown, stop: () => Promise<void>): Promise<never> => {
     await stop();
-    guard.close();
+    await guard.close();
     throw error;
   };
   const runtimeDir = await createRuntimeDir(removeOnDeathPrefix).catch((error) => failEarly(error, async () => {}));
@@ -174,7 +174,7 @@ export async function runFleet(
     } catch (error) {
       await fleet.stop();
       await balancer.stop();
-      guard.close();
+      await guard.close();
       throw new WsfleetError("WSFLEET_HAPROXY_FATAL", `haproxy could not start: ${(error as Error).message}`, 1);
     }
     fleet.attach(balancer);
@@ -264,8 +264,9 @@ export async function runFleet(
 }
 
 /**
- * Ready (systemd's READY=1) once every worker has settled, RUNNING or FATAL, and with --haproxy once HAProxy's
- * checks see every RUNNING worker UP: only then can a client get through.
+ * Ready (systemd's READY=1) once every worker is RUNNING and, with --haproxy, HAProxy's checks see them all UP: only
+ * then does the fleet serve as asked. A worker FATAL at start holds READY=1 back (systemd's start then times out and
+ * Restart= applies, as for any service that never gets ready); `wsfleet restart <name>` that brings it up releases it.
  */
 async function announceReady(
   primary: Primary,
@@ -274,13 +275,28 @@ async function announceReady(
   logger: Logger,
 ): Promise<void> {
   await fleet.settled();
-  if (balancer) {
-    const running = fleet
-      .status()
-      .filter((worker) => worker.state === "RUNNING")
-      .map((worker) => worker.name);
-    if (!(await balancer.waitUntilUp(running))) {
-      logger.event("warn", "ready", "haproxy does not see every RUNNING worker UP yet; reporting ready anyway");
+  let warned = false;
+  for (;;) {
+    while (!fleet.allRunning()) {
+      if (primary.isStopping) return;
+      if (!warned && fleet.status().every((worker) => worker.state === "RUNNING" || worker.state === "FATAL")) {
+        warned = true;
+        logger.event(
+          "warn",
+          "not-ready",
+          `not ready: ${fleet.summary()}; READY=1 waits for every worker RUNNING (wsfleet restart <name> gives a FATAL worker a fresh start)`,
+        );
+        primary.notifyNotReady();
+      }
+      await fleet.nextStateChange();
+    }
+    if (!balancer || primary.isStopping) break;
+    const names = fleet.status().map((worker) => worker.name);
+    if (await balancer.waitUntilUp(names)) break;
+    if (!warned) {
+      warned = true;
+      logger.event("warn", "not-ready", "not ready: haproxy does not see every RUNNING worker UP yet; still waiting");
+      primary.notifyNotReady();
     }
   }
   if (primary.isStopping) return;

@@ -62,6 +62,16 @@ export class Fleet extends EventEmitter {
     await Promise.all(this.workers.map((worker) => worker.process.waitFor(["RUNNING", "FATAL", "STOPPED"])));
   }
 
+  /** Whether every worker is RUNNING: what systemd's READY=1 waits for. */
+  allRunning(): boolean {
+    return this.workers.length > 0 && this.workers.every((worker) => worker.state === "RUNNING");
+  }
+
+  /** Resolves at the next state change of any worker. */
+  nextStateChange(): Promise<void> {
+    return new Promise((resolve) => this.once("worker-state", () => resolve()));
+  }
+
   /** From now on the balancer follows scaling and rolling restarts. */
   attach(balancer: LoadBalancer): void {
     this.balancer = balancer;
@@ -241,6 +251,7 @@ export class Fleet extends EventEmitter {
     });
     worker.process.on("state", () => {
       if (!this.stopped && this.workers.every((each) => each.state === "FATAL")) this.emit("all-fatal");
+      this.emit("worker-state");
     });
     this.workers.push(worker);
     worker.process.start();

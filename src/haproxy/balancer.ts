@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { HaproxyOptions, SupervisionOptions } from "../config/validate.js";
 import type { Logger } from "../log/logger.js";
-import { listenAddresses } from "../net/listen-addresses.js";
+import { assertResolves, listenAddresses } from "../net/listen-addresses.js";
 import { assertPortFree } from "../net/port-check.js";
 import { systemClock } from "../supervise/clock.js";
 import { killGroup } from "../supervise/process-group.js";
@@ -78,6 +78,8 @@ export class HaproxyBalancer {
   static async prepare(settings: BalancerSettings, logger: Logger, runtimeDir: string): Promise<HaproxyBalancer> {
     const { haproxy } = settings;
     const bin = await resolveHaproxyBinary(haproxy.bin);
+    await assertResolves(haproxy.frontend.host, "--frontend-host");
+    if (haproxy.stats) await assertResolves(haproxy.stats.host, "--haproxy-stats");
     await assertPortFree(haproxy.frontend.host, haproxy.frontend.port, {
       port: "--frontend-port",
       host: "--frontend-host",

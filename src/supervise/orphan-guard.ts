@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
+/** How long a clean stop waits for the guard to exit after `k`. */
+const GUARD_EXIT_WAIT_MS = 2000;
+
 /** Every process the primary starts carries this variable, naming the primary, so the guard can find it. */
 export const PRIMARY_PID_VARIABLE = "WSFLEET_PRIMARY_PID";
 
@@ -61,11 +64,27 @@ export class OrphanGuard {
     return this.child?.pid;
   }
 
-  /** On a clean stop every group is gone already; `k` tells the guard so, and it exits with nothing to kill or remove. */
-  close(): void {
+  /**
+   * On a clean stop every group is gone already; `k` tells the guard so, and it exits with nothing to kill or remove.
+   * Resolves once it has exited (at most `waitMs`), so that under systemd the primary is the last to go and nothing
+   * is left in the unit's cgroup for KillMode=mixed to SIGKILL.
+   */
+  close(waitMs = GUARD_EXIT_WAIT_MS): Promise<void> {
     this.closed = true;
+    const child = this.child;
+    if (!child) return Promise.resolve();
+    // The guard was unref'd so as not to keep us alive; now its exit is what we wait for.
+    child.ref();
+    const exited = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      child.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     this.write("k");
-    this.child?.stdin?.end();
+    child.stdin?.end();
+    return exited;
   }
 
   private write(line: string): void {

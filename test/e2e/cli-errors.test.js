@@ -63,6 +63,21 @@ test("a --metrics port in use: exit 2 naming --metrics, before any worker starts
   assert.doesNotMatch(stderr, /"event":"spawned"/);
 });
 
+test("--haproxy with a --frontend-host that does not resolve: exit 2 naming the option, before any worker starts", async () => {
+  const base = await freePortRange(2);
+  const { code, stderr } = await runPrimary([
+    ...["--workers", "1", "--base-port", String(base), "--host", "127.0.0.1", "--log-format", "json"],
+    ...["--haproxy", "--frontend-host", "no-such-host.invalid", "--frontend-port", String(base + 1)],
+  ]);
+  assert.equal(code, 2, stderr);
+  assert.match(
+    stderr,
+    /invalid value for --frontend-host: "no-such-host.invalid"; expected a name this machine resolves \(the lookup failed with ENOTFOUND: is it in \/etc\/hosts\?\), or an address such as 127.0.0.1/,
+  );
+  assert.doesNotMatch(stderr, /"event":"spawned"/);
+  assert.doesNotMatch(stderr, /haproxy -c/);
+});
+
 test("a second fleet on the same ports fails with port in use instead of sharing them (exclusive listen)", async (t) => {
   const base = await freePortRange(1);
   const first = startPrimary(t, ["--workers", "1", "--base-port", String(base), "--start-secs", "0"]);

@@ -1,10 +1,20 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { closeSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { eventually, PRIMARY, runPrimary, startPrimary, TIMEOUT_FACTOR, within } from "../helpers/fleet.js";
+import { eventually, FIXTURES, PRIMARY, runPrimary, startPrimary, TIMEOUT_FACTOR, within } from "../helpers/fleet.js";
 import { listenNotifySocket } from "../helpers/notify-socket.js";
 import { freePortRange } from "../helpers/ports.js";
 
@@ -48,6 +58,39 @@ test("NOTIFY_SOCKET: READY=1 after the last RUNNING, RELOADING=1 … READY=1 aro
     notify.messages.map((record) => record.message.split("\n")[0]),
     ["READY=1", "RELOADING=1", "READY=1", "STOPPING=1"].flatMap((first) => [first, "BARRIER=1"]),
   );
+});
+
+test("NOTIFY_SOCKET: a worker FATAL at start holds READY=1 back (STATUS says why) until a restart brings it up", async (t) => {
+  const notify = await listenNotifySocket(t);
+  const dir = mkdtempSync(path.join(os.tmpdir(), "wsfleet-test-notready-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const failFlag = path.join(dir, "broken");
+  writeFileSync(failFlag, "");
+  const base = await freePortRange(2);
+  const primary = startPrimary(
+    t,
+    [
+      ...["--workers", "2", "--base-port", String(base), "--host", "127.0.0.1"],
+      ...["--exec", `${process.execPath} ${FIXTURES}flaky-app.mjs`, "--start-secs", "0.2", "--start-retries", "0"],
+    ],
+    { env: { NOTIFY_SOCKET: notify.socketPath, FAIL_SLOT: "websockets-test_01", FAIL_WHILE_FILE: failFlag } },
+  );
+  const notReady = await within(notify.waitFor("STATUS=not ready: 1 of 2 workers RUNNING, 1 FATAL"), 20_000);
+  assert.ok(notReady, `no 'not ready' status once the broken worker went FATAL: ${JSON.stringify(notify.messages)}`);
+  const warning = await primary.waitForEvent((event) => event.event === "not-ready");
+  assert.equal(warning.level, "warn");
+  assert.ok(
+    notify.messages.every((record) => !record.message.split("\n").includes("READY=1")),
+    "READY=1 sent while a worker is FATAL",
+  );
+
+  rmSync(failFlag);
+  const pid = String(primary.child.pid);
+  const restarted = await runPrimary(["restart", "websockets-test_01", "--pid", pid], { timeoutMs: 30_000 });
+  assert.equal(restarted.code, 0, restarted.stderr);
+  const ready = await within(notify.waitFor("READY=1"), 20_000);
+  assert.ok(ready, "no READY=1 once every worker was RUNNING");
+  assert.match(ready.message, /^STATUS=2 of 2 workers RUNNING$/m);
 });
 
 test("JOURNAL_STREAM naming our stderr: no timestamp, a <N> priority on each line (<4> on a warning)", async (t) => {
