@@ -13,10 +13,13 @@ export const USAGE = `Usage: wsfleet-bench [options] ws[s]://host:port/path
       --connect           a new connection per exchange (handshakes/s); -c loops at once
       --idle <n>          hold n idle connections for the duration and report memory
       --procs <k>         spread the load over k processes (default 1)
-      --client <c>        node (default) or c: cload/cload.c, compiled with cc on first use (echo and --rate only)
+      --client <c>        node (default) or c: cload/cload.c, compiled with cc on first use (echo and --rate only);
+                          node-floor: one read and one write per echo and nothing else, Node's own floor
       --pids <list>       comma-separated pids whose CPU and RSS are sampled from /proc
       --json              print the result as JSON on stdout, no table
   -h, --help`;
+
+const CLIENTS = ["node", "c", "node-floor"];
 
 export class UsageError extends Error {}
 
@@ -83,8 +86,12 @@ export function parseLoadOptions(argv) {
   const pids = values.pids === "" ? [] : values.pids.split(",").map((p) => positiveInt("--pids", p, { max: 4194304 }));
   const modes = [values.connect, values.idle !== undefined, values.rate !== undefined].filter(Boolean).length;
   if (modes > 1) throw new UsageError("--connect, --idle and --rate exclude each other; choose one");
-  if (values.client !== "node" && values.client !== "c")
-    throw new UsageError(`invalid value for --client: "${values.client}"; expected node or c`);
+  if (!CLIENTS.includes(values.client))
+    throw new UsageError(`invalid value for --client: "${values.client}"; expected ${CLIENTS.join(", ")}`);
+  if (values.client === "node-floor" && (modes > 0 || values.procs !== "1"))
+    throw new UsageError(
+      "--client node-floor measures the closed loop in one process only (no --rate, --connect, --idle, --procs)",
+    );
   if (values.client === "c" && (values.connect || values.idle !== undefined || values.procs !== "1"))
     throw new UsageError(
       "--client c runs echo and --rate in one process; use the node client for --connect, --idle, --procs",

@@ -156,19 +156,17 @@ export function repeatedRows(plan) {
 }
 
 /**
- * The rows measured once at the end: on one wsfleet worker the headline again with load.js (the two clients' CPU
- * per echo side by side), sweeps (where the target has them), then handshakes.
+ * The rows measured once at the end: on one wsfleet worker the headline again with load.js and with the Node floor
+ * (the clients' CPU per echo side by side), sweeps (where the target has them), then handshakes.
  */
 export function finalRows(target, plan) {
   const rows = [];
   if (target.id === "wsfleet-x1" && plan.compareClients)
-    rows.push({
-      ...HEADLINE,
-      name: "headline-load.js",
-      client: "node",
-      warmupS: plan.warmupS,
-      durationS: plan.durationS,
-    });
+    for (const [name, client] of [
+      ["headline-load.js", "node"],
+      ["headline-node-floor", "node-floor"],
+    ])
+      rows.push({ ...HEADLINE, name, client, warmupS: plan.warmupS, durationS: plan.durationS });
   if (target.sweep)
     for (const s of plan.sweeps) rows.push({ ...s, warmupS: plan.sweepWarmupS, durationS: plan.sweepDurationS });
   if (plan.connectS === 0) return rows;
@@ -209,7 +207,8 @@ export function loadArgs(row, port, pids, { cClient, tls = false }) {
     else {
       args.push("-p", String(row.depth));
       if (row.ratePerSecond) args.push("--rate", String(row.ratePerSecond));
-      if (cClient && !tls && row.client !== "node") args.push("--client", "c");
+      if (row.client === "node-floor") args.push("--client", "node-floor");
+      else if (cClient && !tls && row.client !== "node") args.push("--client", "c");
     }
   }
   if (pids.length > 0) args.push("--pids", pids.join(","));

@@ -1,6 +1,8 @@
 /** Combines the partial results of the load processes into one report object (pure). */
 import { addSamples, round, summarizeLatency, summarizeSamples } from "./stats.js";
 
+const CLIENT_NAMES = { c: "cload", node: "load.js", "node-floor": "node floor" };
+
 /**
  * partials: [{ histogram, secondMsgs, secondBytes, msgs, bytes, cpuUs, measuredMs, errors, connectionsOpened }],
  * histograms already merged into `histogram`; watched: ProcessWatch.report() or null.
@@ -32,7 +34,7 @@ export function buildResult({ settings, partials, histogram, watched, parentCpuU
     bytesReceived: bytes,
     errors,
     client: {
-      name: settings.client === "c" ? "cload" : "load.js",
+      name: CLIENT_NAMES[settings.client] ?? "load.js",
       procs: partials.length,
       cpuUs: Math.round(clientCpuUs),
       cpuPercent: round((clientCpuUs / (measuredMs * 1000)) * 100, 1),

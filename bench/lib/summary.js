@@ -297,6 +297,7 @@ export function clientTargets(report) {
   const fleetRows = t("wsfleet-x1")?.rows ?? [];
   const cRow = fleetRows.find((r) => r.name === "headline")?.result;
   const jsRow = fleetRows.find((r) => r.name === "headline-load.js")?.result;
+  const floorRow = fleetRows.find((r) => r.name === "headline-node-floor")?.result;
   const user = (r) => r?.client.cpuUserUsPerMessage ?? null;
   const hot = pairSummaries(report).find((p) => p.a === "wsfleet-x1" && p.b === "uws-x1" && p.row === "headline");
   const limited = headlineRows(report).filter((r) => r.clientLimited);
@@ -315,7 +316,11 @@ export function clientTargets(report) {
       detail:
         jsRatio === null
           ? "–"
-          : `${user(jsRow)} vs ${cUser} µs user: ${jsRatio}× (with the kernel ${jsRow.client.cpuUsPerMessage} vs ${cRow.client.cpuUsPerMessage} µs)`,
+          : `${user(jsRow)} vs ${cUser} µs user: ${jsRatio}× (with the kernel ${jsRow.client.cpuUsPerMessage} vs ${cRow.client.cpuUsPerMessage} µs)${
+              floorRow
+                ? `; the Node floor (one read callback and one write per echo, nothing else) ${user(floorRow)} µs user, ${ratio(user(floorRow), cUser)}× the C client`
+                : ""
+            }`,
     },
     {
       name: "no headline row client-limited",

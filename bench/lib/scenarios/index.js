@@ -5,10 +5,11 @@
  */
 import { connect } from "./connect.js";
 import { echo } from "./echo.js";
+import { floor } from "./floor.js";
 import { idle } from "./idle.js";
 import { rate } from "./rate.js";
 
-const SCENARIOS = [echo, rate, connect, idle];
+const SCENARIOS = [floor, echo, rate, connect, idle];
 
 /**
  * Runs the scenario the settings name and returns { histogram, secondMsgs, secondBytes, msgs, bytes, cpuUs, errors, ... }.
