@@ -5,7 +5,7 @@
  * against socket.io (cluster adapter on one machine, Redis adapter across two), plus the one-process floor.
  * `node bench/broadcast.js [--quick] [--only <id part>]`: prints a Markdown table; the JSON goes to bench/results/.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { runBroadcast } from "./lib/scenarios/broadcast.js";
 import { withSection } from "./lib/sections.js";
@@ -63,6 +63,7 @@ for (const target of TARGETS) {
   } finally {
     const leftovers = await stopAll(ctx, pids);
     if (leftovers.length > 0) process.stderr.write(`  leftovers killed: ${JSON.stringify(leftovers)}\n`);
+    rmSync(ctx.dir, { recursive: true, force: true });
   }
 }
 

@@ -27,7 +27,7 @@ import {
 } from "./lib/plan.js";
 import { medianRow, repetitionFigures, settledAfterS } from "./lib/repeat.js";
 import { writeReport } from "./lib/report.js";
-import { line, Session } from "./lib/session.js";
+import { line, Session, stopLiveSessions } from "./lib/session.js";
 import { buildTargets, singleTargets } from "./lib/targets/index.js";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
@@ -137,6 +137,27 @@ function parseRunArgs(args) {
   }
 }
 
+/** Ctrl-C or SIGTERM mid-run: stop every target that is up (a run holds many at once), remove `tmp`, then exit. */
+function stopTargetsOnSignal(tmp) {
+  let stopping = false;
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ]) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      line(`${signal}: stopping every target that is up, then exiting`);
+      stopLiveSessions()
+        .catch((error) => line(`could not stop every target: ${error.message}`))
+        .finally(() => {
+          rmSync(tmp, { recursive: true, force: true });
+          process.exit(code);
+        });
+    });
+  }
+}
+
 async function main() {
   const values = parseRunArgs(process.argv.slice(2));
   if (values.help) {
@@ -162,6 +183,7 @@ async function main() {
   }
   const startedAt = new Date();
   const tmp = mkdtempSync(`${os.tmpdir()}/wsfleet-bench-`);
+  stopTargetsOnSignal(tmp);
   if (layout) pinSelfToServers(layout);
   const options = { tmp, cClient: cClientAvailable(), prefix: clientPrefix(layout), layout };
   line(

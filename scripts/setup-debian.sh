@@ -22,8 +22,12 @@ if needs_node; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq ca-certificates curl gnupg >/dev/null
   $SUDO install -d -m 0755 /etc/apt/keyrings
-  curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key |
-    $SUDO gpg --dearmor --yes -o /etc/apt/keyrings/nodesource.gpg
+  if ! key="$(curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key)"; then
+    echo "setup-debian: could not download NodeSource's signing key from deb.nodesource.com (see curl's error above)." >&2
+    echo "Install Node.js 20 or newer another way (https://nodejs.org/en/download), then run this script again." >&2
+    exit 1
+  fi
+  printf '%s\n' "$key" | $SUDO gpg --dearmor --yes -o /etc/apt/keyrings/nodesource.gpg
   echo "deb [signed-by=/etc/apt/keyrings/nodesource.gpg] https://deb.nodesource.com/node_20.x nodistro main" |
     $SUDO tee /etc/apt/sources.list.d/nodesource.list >/dev/null
   packages+=(nodejs)

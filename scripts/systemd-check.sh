@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The packed wsfleet under a real systemd: a Debian 12 container (debootstrap) booted with systemd-nspawn, the
-# tarball installed with `npm i -g`, the unit from `wsfleet systemd-unit --workers 2 --haproxy`, then enable --now,
-# the guide's client, reload, stop, and a SIGKILLed primary restarted by Restart=on-failure. Needs root, the
+# The packed wsfleet under a real systemd, as the README's service section does it: a Debian 12 container
+# (debootstrap) booted with systemd-nspawn, the tarball installed with `npm install -g`, the unit from
+# `wsfleet systemd-unit --workers 4 --haproxy --user www-data`, then enable --now, the guide's client, wsfleet status,
+# reload, stop with a client connected, and a SIGKILLed primary restarted by Restart=on-failure. Needs root, the
 # network to deb.debian.org and the npm registry, and about 3 minutes (1 when the base image is cached).
 #   npm run test:systemd               (WSFLEET_CHECK_DIR, default /var/tmp/wsfleet-systemd-check, caches the image)
 # Not part of `npm test`: it downloads a Debian system and boots it.
@@ -88,8 +89,8 @@ in_box bash -c 'update-ca-certificates >/dev/null 2>&1; export DEBIAN_FRONTEND=n
 in_box bash -c "cd /root && NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm i -g ./$TARBALL --no-audit --no-fund"
 echo "node $(in_box node --version), $(in_box haproxy -v | head -1)"
 
-step "wsfleet systemd-unit --workers 2 --haproxy > /etc/systemd/system/wsfleet.service"
-in_box bash -c 'wsfleet systemd-unit --workers 2 --haproxy > /etc/systemd/system/wsfleet.service'
+step "wsfleet systemd-unit --workers 4 --haproxy --user www-data > /etc/systemd/system/wsfleet.service"
+in_box bash -c 'wsfleet systemd-unit --workers 4 --haproxy --user www-data > /etc/systemd/system/wsfleet.service'
 verify="$(in_box systemd-analyze verify /etc/systemd/system/wsfleet.service 2>&1 || true)"
 if [ -z "$verify" ]; then pass "systemd-analyze verify printed nothing"; else fail "systemd-analyze verify: $verify"; fi
 
@@ -121,6 +122,13 @@ else
 fi
 [ "$(show SubState)" = "running" ] || fail "SubState is $(show SubState), not running"
 if reply="$(in_box python3 -c "$ECHO_CHECK")" && [ "$reply" = "< Hello!" ]; then pass "guide's client: $reply"; else fail "echo through HAProxy: $reply"; fi
+
+user="$(in_box ps -o user= -p "$(show MainPID)" | tr -d ' ')"
+[ "$user" = "www-data" ] && pass "the primary runs as www-data" || fail "the primary runs as $user"
+status="$(in_box wsfleet status --runtime-dir /run/wsfleet 2>&1 || true)"
+echo "$status"
+[ "$(grep -c RUNNING <<<"$status")" -ge 4 ] && pass "wsfleet status --runtime-dir /run/wsfleet lists 4 RUNNING" ||
+  fail "wsfleet status: $status"
 
 step "systemctl reload wsfleet: RELOADING=1 … READY=1 around the rolling restart"
 in_box systemctl reload wsfleet

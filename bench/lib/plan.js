@@ -2,6 +2,9 @@
 
 const PROXIED_IDLE_MAX = 9000; // a proxy takes two fds per connection (nginx a few more); the hard `ulimit -n` here is 20,000
 const SINGLE_PROCESS_IDLE_MAX = 19000; // one process holding them all, under the same limit
+// wss://: each TLS handshake costs the Node client about 2.3 ms of its one core, so 19,000 of them took longer than
+// the handshake timeout (a full run had 1,725 errors); 2,000 open in about 5 s.
+const TLS_IDLE_MAX = 2000;
 
 const HEADLINE = { name: "headline", connections: 100, messageBytes: 32, depth: 1 };
 
@@ -116,10 +119,12 @@ export function workerCounts(plan, cores) {
 
 /**
  * Which targets of a worker count run: every one at N = cores; at other N only the scaling rows (wsfleet
- * shared-port) and, at 4 as in the guide, the guide and wsfleet --haproxy.
+ * shared-port, without TLS) and, at 4 as in the guide, the guide and wsfleet --haproxy.
  */
 export function keepTarget(id, n, cores) {
   if (n === cores) return true;
+  // wss:// is measured at N = cores only: its rows are about what TLS costs, not about scaling.
+  if (id.includes("-tls-")) return false;
   if (id.startsWith("wsfleet-shared-port-")) return true;
   return n === 4 && (id.startsWith("guide-") || id.startsWith("wsfleet-haproxy-"));
 }
@@ -132,7 +137,13 @@ export function pairsFor(plan, cores) {
 /** The first row of a target, on its fresh processes: idle connections (memory from a fresh process); or none. */
 export function idleRow(target, plan) {
   if (plan.idle === 0) return null;
-  const max = target.proxied ? PROXIED_IDLE_MAX : target.workers === 1 ? SINGLE_PROCESS_IDLE_MAX : plan.idle;
+  const max = target.tls
+    ? TLS_IDLE_MAX
+    : target.proxied
+      ? PROXIED_IDLE_MAX
+      : target.workers === 1
+        ? SINGLE_PROCESS_IDLE_MAX
+        : plan.idle;
   return { name: "idle", idle: Math.min(plan.idle, max), warmupS: 0.5, durationS: plan.idleS };
 }
 

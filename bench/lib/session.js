@@ -51,6 +51,14 @@ export function line(text) {
   process.stderr.write(`${text}\n`);
 }
 
+/** Every started session not yet stopped: what an interrupted run must stop before it exits. */
+const LIVE = new Set();
+
+/** Stops every session still running (SIGINT or SIGTERM to the runner). */
+export function stopLiveSessions() {
+  return Promise.all([...LIVE].map((session) => session.stop()));
+}
+
 export class Session {
   /** options: { tmp, cClient (use cload for echo rows), prefix (the client's taskset command, or []) } */
   constructor(target, options) {
@@ -82,6 +90,7 @@ export class Session {
     }
     this.entry.available = true;
     this.ctx = { dir: mkdtempSync(`${this.options.tmp}/${this.target.id}-`), children: [], cleanups: [] };
+    LIVE.add(this);
     const started = Date.now();
     try {
       this.running = await this.target.start(this.ctx);
@@ -124,7 +133,8 @@ export class Session {
   }
 
   async stop() {
-    if (this.ctx === null) return this.entry;
+    if (this.ctx === null || !LIVE.has(this)) return this.entry;
+    LIVE.delete(this);
     this.entry.leftovers = await stopAll(this.ctx, [...this.seen]);
     if (this.entry.leftovers.length > 0)
       line(`${this.target.id}: LEFT RUNNING, killed: ${JSON.stringify(this.entry.leftovers)}`);
