@@ -59,6 +59,7 @@ export function wsfleetTarget({
     workers,
     sweep,
     proxied,
+    tls,
     available: () =>
       requires === null || wsfleetSupports(requires) ? true : `not available in this build (no ${requires})`,
     async start(ctx) {
