@@ -53,6 +53,7 @@ install -m 0755 "$NODE_BIN" "$TREE/usr/bin/node"
 mkdir -p "$TREE/usr/lib/node_modules"
 cp -a "$NPM_DIR" "$TREE/usr/lib/node_modules/npm"
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$TREE/usr/bin/npm"
+ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$TREE/usr/bin/npx"
 # A proxy that re-signs TLS needs its CA inside too; on an ordinary machine this copies nothing new.
 cp /usr/local/share/ca-certificates/*.crt "$TREE/usr/local/share/ca-certificates/" 2>/dev/null || true
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$TREE/etc/hosts"

@@ -64,7 +64,17 @@ export async function createRuntimeDir(prefix: string): Promise<string> {
 /** A live process whose command line is a wsfleet primary (a stale pid file may name a reused pid). */
 export async function isPrimary(pid: number): Promise<boolean> {
   const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-  return /primary\.js|wsfleet/.test(cmdline);
+  return isPrimaryCommandLine(cmdline.split("\0").filter(Boolean));
+}
+
+/**
+ * Whether node runs wsfleet's entry point: the script (the first argument after node's own options) is
+ * `…/primary.js` or the `wsfleet` bin. Not any command line with "wsfleet" in it: a checkout is usually called that,
+ * and then every test and editor process in it would pass.
+ */
+export function isPrimaryCommandLine(argv: readonly string[]): boolean {
+  const script = argv.slice(1).find((arg) => !arg.startsWith("-")) ?? "";
+  return /(^|\/)(primary\.js|wsfleet)$/.test(script);
 }
 
 export interface RunningPrimary {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { describeClose } from "../../dist/cli/client.js";
 import { parseCommandLine } from "../../dist/cli/program.js";
+import { isPrimaryCommandLine } from "../../dist/cli/runtime-dir.js";
 import { validateOptions } from "../../dist/config/validate.js";
 import { Sampler } from "../../dist/dashboard/samples.js";
 import { WsfleetError } from "../../dist/errors.js";
@@ -114,4 +115,22 @@ test("close codes read as python websockets prints them", () => {
   assert.equal(describeClose(4000, ""), "4000 (private use)");
   assert.equal(describeClose(3001, ""), "3001 (registered)");
   assert.equal(describeClose(1234, ""), "1234 (unknown)");
+});
+
+test("isPrimaryCommandLine: node running primary.js or the wsfleet bin, not anything in a folder called wsfleet", () => {
+  const yes = [
+    ["/usr/bin/node", "/usr/lib/node_modules/wsfleet/dist/primary.js", "--workers", "4", "--haproxy"],
+    ["node", "/usr/bin/wsfleet", "--workers", "2"],
+    ["node", "--max-old-space-size=512", "dist/primary.js"],
+    ["/usr/bin/node", "/srv/app/node_modules/.bin/wsfleet"],
+  ];
+  const no = [
+    ["/usr/bin/node", "--test", "/home/dev/wsfleet/test/e2e/status.test.js"],
+    ["node", "/home/dev/wsfleet/dist/worker.js"],
+    ["node", "/home/dev/wsfleet/dist/guard.js", "123", "/tmp/wsfleet-123-"],
+    ["vim", "/home/dev/wsfleet/README.md"],
+    ["/usr/bin/node"],
+  ];
+  for (const argv of yes) assert.equal(isPrimaryCommandLine(argv), true, argv.join(" "));
+  for (const argv of no) assert.equal(isPrimaryCommandLine(argv), false, argv.join(" "));
 });
