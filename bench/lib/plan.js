@@ -2,8 +2,8 @@
 
 const PROXIED_IDLE_MAX = 9000; // a proxy takes two fds per connection (nginx a few more); the hard `ulimit -n` here is 20,000
 const SINGLE_PROCESS_IDLE_MAX = 19000; // one process holding them all, under the same limit
-// wss://: TLS handshakes are slow to open in bulk on one client core and one server core: 19,000 of them ran into
-// the handshake timeout (1,725 errors in a full run), and 2,000 took 23 s through HAProxy and 57 s to a worker.
+// wss://: TLS handshakes are slow to open in bulk on one client core and one server core: 9,000 through HAProxy took
+// 23 s, and 20,000 to the workers took 57 s with 1,750 of them past the handshake timeout.
 const TLS_IDLE_MAX = 500;
 
 const HEADLINE = { name: "headline", connections: 100, messageBytes: 32, depth: 1 };
