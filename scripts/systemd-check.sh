@@ -96,6 +96,11 @@ verify="$(in_box systemd-analyze verify /etc/systemd/system/wsfleet.service 2>&1
 if [ -z "$verify" ]; then pass "systemd-analyze verify printed nothing"; else fail "systemd-analyze verify: $verify"; fi
 
 show() { in_box systemctl show wsfleet -p "$1" --value; }
+# The guide's client through HAProxy: PASS when it gets its Hello! back.
+echo_check() {
+  local reply
+  if reply="$(in_box python3 -c "$ECHO_CHECK")" && [ "$reply" = "< Hello!" ]; then pass "$1: $reply"; else fail "$1: $reply"; fi
+}
 ECHO_CHECK='
 import asyncio, sys, websockets
 async def main():
@@ -122,7 +127,7 @@ else
   in_box journalctl -u wsfleet --no-pager -n 40 -o cat
 fi
 [ "$(show SubState)" = "running" ] || fail "SubState is $(show SubState), not running"
-if reply="$(in_box python3 -c "$ECHO_CHECK")" && [ "$reply" = "< Hello!" ]; then pass "guide's client: $reply"; else fail "echo through HAProxy: $reply"; fi
+echo_check "guide's client"
 
 user="$(in_box ps -o user= -p "$(show MainPID)" | tr -d ' ')"
 [ "$user" = "www-data" ] && pass "the primary runs as www-data" || fail "the primary runs as $user"
@@ -143,7 +148,7 @@ done
 echo "SubState seen:$states; journal:"
 in_box journalctl -u wsfleet --no-pager -o cat -n 30 | grep -E 'rolling restart|Reload' || true
 case "$states" in *reload*running*) pass "reload, then running again ($(show StatusText))" ;; *) fail "SubStates during reload:$states" ;; esac
-if reply="$(in_box python3 -c "$ECHO_CHECK")" && [ "$reply" = "< Hello!" ]; then pass "echo after reload: $reply"; else fail "echo after reload: $reply"; fi
+echo_check "echo after reload"
 
 step "journalctl -p warning (the journal keeps each line's <N> priority)"
 in_box journalctl -u wsfleet -p warning --no-pager -o cat | sed 's/^/  /'
@@ -165,9 +170,10 @@ wait "$HELD" || true
 cat "$TREE/root/held.log"
 grep -q 'held client closed: 1001' "$TREE/root/held.log" && pass "the held client got 1001" || fail "held client: $(cat "$TREE/root/held.log")"
 [ "$(show Result)" = "success" ] && pass "Result=success" || fail "Result=$(show Result)"
-if in_box journalctl -u wsfleet --no-pager -o cat | grep -q 'SIGKILL'; then
+killed="$(in_box journalctl -u wsfleet --no-pager -o cat | grep SIGKILL || true)"
+if [ -n "$killed" ]; then
   fail "systemd had to SIGKILL something at stop:"
-  in_box journalctl -u wsfleet --no-pager -o cat | grep SIGKILL
+  echo "$killed"
 else
   pass "no process left for KillMode=mixed to SIGKILL"
 fi
@@ -190,7 +196,7 @@ echo "MainPID $old_pid -> $new_pid, $(show SubState), NRestarts=$(show NRestarts
 lingering=""
 for pid in $old_workers; do in_box kill -0 "$pid" 2>/dev/null && lingering="$lingering $pid"; done
 [ -z "$lingering" ] && pass "old workers ($old_workers) are gone" || fail "old workers still running:$lingering"
-if reply="$(in_box python3 -c "$ECHO_CHECK")" && [ "$reply" = "< Hello!" ]; then pass "echo after the restart: $reply"; else fail "echo after restart: $reply"; fi
+echo_check "echo after the restart"
 in_box systemctl stop wsfleet
 
 step "result"

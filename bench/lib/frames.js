@@ -10,6 +10,11 @@ export const OPCODE_CLOSE = 0x8;
 export const OPCODE_PING = 0x9;
 export const OPCODE_PONG = 0xa;
 
+/** The header of a frame with `length` payload bytes, without the mask key: 2, 4 or 10 bytes (RFC 6455 5.2). */
+export function headerBytesFor(length) {
+  return length < 126 ? 2 : length < 65536 ? 4 : 10;
+}
+
 /**
  * One masked client frame with FIN set. The mask key is drawn once per run, not per frame: RFC 6455 5.3 wants an
  * unpredictable key per frame to protect intermediaries, which a loopback benchmark does not need, and servers
@@ -17,7 +22,7 @@ export const OPCODE_PONG = 0xa;
  */
 export function buildMaskedFrame(opcode, payload, maskKey = randomBytes(4)) {
   const length = payload.length;
-  const headerBytes = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const headerBytes = headerBytesFor(length);
   const frame = Buffer.allocUnsafe(headerBytes + 4 + length);
   frame[0] = 0x80 | opcode;
   if (length < 126) {

@@ -21,7 +21,7 @@ export interface PrimaryParts {
   /** With --tls-cert: re-reads and checks the certificate files, and serves them if they pass (else throws). */
   certificates?: { reload(): Promise<unknown> } | undefined;
   /** The orphan guard: closed last, once every process it watches is gone. */
-  guard: { close(): Promise<void> | void };
+  guard: { close(): Promise<void> };
   logger: Logger;
   /** systemd's side (sd_notify): sends nothing when the primary does not run under a Type=notify unit. */
   service?: ServiceNotifier;

@@ -275,29 +275,27 @@ async function announceReady(
   logger: Logger,
 ): Promise<void> {
   await fleet.settled();
+  // Said once, whichever holds READY=1 back first: the log line and systemd's status line.
   let warned = false;
+  const holdBack = (why: string) => {
+    if (warned) return;
+    warned = true;
+    logger.event("warn", "not-ready", `not ready: ${why}`);
+    primary.notifyNotReady();
+  };
   for (;;) {
     while (!fleet.allRunning()) {
       if (primary.isStopping) return;
-      if (!warned && fleet.status().every((worker) => worker.state === "RUNNING" || worker.state === "FATAL")) {
-        warned = true;
-        logger.event(
-          "warn",
-          "not-ready",
-          `not ready: ${fleet.summary()}; READY=1 waits for every worker RUNNING (wsfleet restart <name> gives a FATAL worker a fresh start)`,
+      if (fleet.status().every((worker) => worker.state === "RUNNING" || worker.state === "FATAL")) {
+        holdBack(
+          `${fleet.summary()}; READY=1 waits for every worker RUNNING (wsfleet restart <name> gives a FATAL worker a fresh start)`,
         );
-        primary.notifyNotReady();
       }
       await fleet.nextStateChange();
     }
     if (!balancer || primary.isStopping) break;
-    const names = fleet.status().map((worker) => worker.name);
-    if (await balancer.waitUntilUp(names)) break;
-    if (!warned) {
-      warned = true;
-      logger.event("warn", "not-ready", "not ready: haproxy does not see every RUNNING worker UP yet; still waiting");
-      primary.notifyNotReady();
-    }
+    if (await balancer.waitUntilUp(fleet.status().map((worker) => worker.name))) break;
+    holdBack("haproxy does not see every RUNNING worker UP yet; still waiting");
   }
   if (primary.isStopping) return;
   logger.event("info", "ready", `ready: ${fleet.summary()}${balancer ? ", haproxy sees them UP" : ""}`);

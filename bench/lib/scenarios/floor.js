@@ -4,7 +4,7 @@
  * write() per echo, no frame parsing, no clock, no histogram. What load.js costs above this is its own; what this
  * costs is Node's (libuv, the stream's write path) and the kernel's, which no JavaScript client can avoid.
  */
-import { buildMaskedFrame, buildPayload, OPCODE_BINARY, OPCODE_TEXT } from "../frames.js";
+import { buildMaskedFrame, buildPayload, headerBytesFor, OPCODE_BINARY, OPCODE_TEXT } from "../frames.js";
 import { measuredResult, measuredWindow, newErrors, newMeasuredState } from "./measure.js";
 import { openMany } from "./open-many.js";
 
@@ -14,9 +14,8 @@ export const floor = {
   async run(settings, hooks) {
     const errors = newErrors();
     const frame = buildMaskedFrame(settings.binary ? OPCODE_BINARY : OPCODE_TEXT, buildPayload(settings.messageBytes));
-    // What the server sends back: the same payload unmasked, behind a 2, 4 or 10 byte header.
-    const size = settings.messageBytes;
-    const echoBytes = size + (size < 126 ? 2 : size < 65536 ? 4 : 10);
+    // What the server sends back: the same payload unmasked, behind its header.
+    const echoBytes = headerBytesFor(settings.messageBytes) + settings.messageBytes;
     const state = { ...newMeasuredState(), sending: true };
     const connections = await openMany(settings, settings.connections, errors);
     for (const { socket, leftover, setReader } of connections) {
