@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ensureCload } from "./lib/cload.js";
+import { cloadHasTls, ensureCload } from "./lib/cload.js";
 import { collectMachine } from "./lib/machine.js";
 import { clientPrefix, pinLayout, pinSelfToServers } from "./lib/pin.js";
 import {
@@ -32,15 +32,20 @@ import { buildTargets, singleTargets } from "./lib/targets/index.js";
 
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
 
-/** The C client when `cc` can build it; else load.js measures every row (and the report says so). */
+/** The C client when `cc` can build it, and whether it speaks wss://; else load.js measures every row (the report says so). */
 function cClientAvailable() {
   try {
     ensureCload();
-    return true;
   } catch (error) {
     line(`C client unavailable, load.js measures every row: ${error.message}`);
-    return false;
+    return { cClient: false, cClientTls: false };
   }
+  const cClientTls = cloadHasTls();
+  if (!cClientTls)
+    line(
+      "the C client was built without TLS (no OpenSSL headers: apt-get install libssl-dev), load.js measures wss://",
+    );
+  return { cClient: true, cClientTls };
 }
 
 /** The first load on a fresh target: how long until its rate settled. */
@@ -185,7 +190,7 @@ async function main() {
   const tmp = mkdtempSync(`${os.tmpdir()}/wsfleet-bench-`);
   stopTargetsOnSignal(tmp);
   if (layout) pinSelfToServers(layout);
-  const options = { tmp, cClient: cClientAvailable(), prefix: clientPrefix(layout), layout };
+  const options = { tmp, ...cClientAvailable(), prefix: clientPrefix(layout), layout };
   line(
     `wsfleet bench (${mode}): ${targets.length} targets, ${plan.repetitions} repetitions, ` +
       `${layout ? `servers on cores ${layout.servers}, clients on ${layout.clients}` : "not pinned"}, logs in ${tmp}`,
@@ -204,6 +209,7 @@ async function main() {
     method: {
       pinned: layout,
       cClient: options.cClient,
+      cClientTls: options.cClientTls,
       cc: options.cClient ? execFileSync("cc", ["--version"], { encoding: "utf8" }).split("\n")[0] : null,
     },
     plan,

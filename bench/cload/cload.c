@@ -11,7 +11,11 @@
  * messages/s in total, spread evenly; latency runs from when a message was due: wrk2's coordinated-omission fix).
  * Lines "measuring" and "measured" on stderr mark the measured window, so the caller can sample the servers' CPU.
  *
- * Usage: cload -h host -P port -u path -c conns -w warmup_s -d duration_s -m bytes [-p depth] [-r rate] [-b]
+ * wss:// (`-t`) when built with -DCLOAD_TLS and OpenSSL (libssl-dev): the same loop through non-blocking SSL_read and
+ * SSL_write, one TLS record per write as any client that writes a message at a time; certificates are not verified
+ * (the bench's servers use a throw-away self-signed one). `cload -V` says whether this build has TLS.
+ *
+ * Usage: cload -h host -P port -u path -c conns -w warmup_s -d duration_s -m bytes [-p depth] [-r rate] [-b] [-t]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -29,6 +33,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef CLOAD_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
 
 #define READ_BUFFER_BYTES (256 * 1024)
 #define SUB_BUCKET_BITS 7
@@ -37,6 +45,11 @@
 #define DRAIN_NS 2000000000LL
 #define RATE_BATCH_FRAMES 64
 #define MAX_SECONDS 3600
+#ifdef CLOAD_TLS
+#define TLS_BUILD 1
+#else
+#define TLS_BUILD 0
+#endif
 
 struct conn {
   int fd;
@@ -56,15 +69,19 @@ struct conn {
   int64_t *times;
   uint32_t times_cap, times_head, times_size;
   int64_t next_send_at;
+#ifdef CLOAD_TLS
+  SSL *ssl;
+  size_t tls_retry_len; /* an SSL_write that wanted to wait must be repeated with the same length */
+#endif
 };
 
 static struct {
   const char *host, *path;
-  int port, conns, depth, binary;
+  int port, conns, depth, binary, tls;
   double warmup_s, duration_s;
   long message_bytes;
   long rate;
-} opt = {"127.0.0.1", "/", 0, 10, 1, 0, 1, 10, 32, 0};
+} opt = {"127.0.0.1", "/", 0, 10, 1, 0, 0, 1, 10, 32, 0};
 
 static uint8_t *frame, *batch;
 static size_t frame_bytes, batch_bytes;
@@ -115,13 +132,74 @@ static void fail(const char *what) {
   snprintf(last_error, sizeof last_error, "%s: %s", what, strerror(errno));
 }
 
+#ifdef CLOAD_TLS
+static SSL_CTX *tls_ctx;
+
+static void tls_fail(const char *what) {
+  unsigned long code = ERR_get_error();
+  char reason[160] = "no OpenSSL error queued";
+  if (code != 0) ERR_error_string_n(code, reason, sizeof reason);
+  snprintf(last_error, sizeof last_error, "%s: %s", what, reason);
+  ERR_clear_error();
+}
+
+/* An SSL_* result as read()/write() would give it: n > 0, 0 at the end of the stream, -1 with errno (EAGAIN to wait). */
+static ssize_t tls_result(struct conn *c, int n, const char *what) {
+  if (n > 0) return n;
+  switch (SSL_get_error(c->ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
+    case SSL_ERROR_SYSCALL:
+      if (errno == 0) return 0;
+      return -1;
+    default:
+      tls_fail(what);
+      errno = EPROTO;
+      return -1;
+  }
+}
+#endif
+
+static ssize_t conn_read(struct conn *c, void *buf, size_t len) {
+#ifdef CLOAD_TLS
+  if (c->ssl) return tls_result(c, SSL_read(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len), "TLS read");
+#endif
+  return read(c->fd, buf, len);
+}
+
+static ssize_t conn_write(struct conn *c, const void *p, size_t len) {
+#ifdef CLOAD_TLS
+  if (c->ssl) {
+    if (c->tls_retry_len > 0) len = c->tls_retry_len;
+    if (len > INT32_MAX) len = INT32_MAX;
+    ssize_t n = tls_result(c, SSL_write(c->ssl, p, (int)len), "TLS write");
+    c->tls_retry_len = n < 0 && errno == EAGAIN ? len : 0;
+    return n;
+  }
+#endif
+  return write(c->fd, p, len);
+}
+
+static void release_conn(struct conn *c) {
+  c->open = 0;
+#ifdef CLOAD_TLS
+  if (c->ssl) SSL_free(c->ssl);
+  c->ssl = NULL;
+#endif
+  close(c->fd);
+}
+
+/* A connection lost while measuring: an error, and its messages in flight will never be answered. */
 static void close_conn(struct conn *c) {
   if (!c->open) return;
-  c->open = 0;
   if (sending) err_closed += 1;
   in_flight -= c->times_size;
   c->times_size = 0;
-  close(c->fd);
+  release_conn(c);
 }
 
 static void set_out_interest(struct conn *c, int want) {
@@ -137,10 +215,11 @@ static void flush_out(struct conn *c) {
     size_t start = c->out_offset % frame_bytes;
     size_t len = batch_bytes - start;
     if (len > c->out_pending) len = c->out_pending;
-    ssize_t n = write(c->fd, batch + start, len);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      fail("write");
+    ssize_t n = conn_write(c, batch + start, len);
+    if (n <= 0) {
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n == 0) snprintf(last_error, sizeof last_error, "closed by the server");
+      else if (errno != EPROTO) fail("write");
       close_conn(c);
       return;
     }
@@ -217,6 +296,22 @@ static int resolve(struct sockaddr_storage *addr, socklen_t *addr_len) {
   return 0;
 }
 
+#ifdef CLOAD_TLS
+/* The TLS handshake on the still-blocking socket; the server name goes in SNI unless the host is an address. */
+static int open_tls(struct conn *c) {
+  c->ssl = SSL_new(tls_ctx);
+  SSL_set_fd(c->ssl, c->fd);
+  unsigned char probe[sizeof(struct in6_addr)];
+  if (inet_pton(AF_INET, opt.host, probe) != 1 && inet_pton(AF_INET6, opt.host, probe) != 1)
+    SSL_set_tlsext_host_name(c->ssl, opt.host);
+  if (SSL_connect(c->ssl) == 1) return 0;
+  tls_fail("TLS handshake");
+  SSL_free(c->ssl);
+  c->ssl = NULL;
+  return -1;
+}
+#endif
+
 /* Blocking connect and opening handshake (RFC 6455 4.1); bytes after the 101 response go to the frame reader. */
 static int open_conn(struct conn *c, struct sockaddr_storage *addr, socklen_t addr_len, uint8_t *buf) {
   c->fd = socket(addr->ss_family, SOCK_STREAM, 0);
@@ -227,23 +322,29 @@ static int open_conn(struct conn *c, struct sockaddr_storage *addr, socklen_t ad
   }
   int one = 1;
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+#ifdef CLOAD_TLS
+  if (opt.tls && open_tls(c) < 0) {
+    close(c->fd);
+    return -1;
+  }
+#endif
   char req[512];
   int n = snprintf(req, sizeof req,
                    "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
                    opt.path, opt.host, opt.port);
-  if (write(c->fd, req, n) != n) {
-    fail("handshake write");
-    close(c->fd);
+  if (conn_write(c, req, n) != n) {
+    if (errno != EPROTO) fail("handshake write");
+    release_conn(c);
     return -1;
   }
   size_t have = 0;
   char *end = NULL;
   while (end == NULL) {
-    ssize_t r = read(c->fd, buf + have, 4096 - have - 1);
+    ssize_t r = conn_read(c, buf + have, 4096 - have - 1);
     if (r <= 0) {
-      snprintf(last_error, sizeof last_error, "closed during handshake");
-      close(c->fd);
+      if (r == 0 || errno != EPROTO) snprintf(last_error, sizeof last_error, "closed during handshake");
+      release_conn(c);
       return -1;
     }
     have += r;
@@ -253,7 +354,7 @@ static int open_conn(struct conn *c, struct sockaddr_storage *addr, socklen_t ad
   }
   if (end == NULL || strncmp((char *)buf, "HTTP/1.1 101 ", 13) != 0) {
     snprintf(last_error, sizeof last_error, "handshake refused: %.60s", buf);
-    close(c->fd);
+    release_conn(c);
     return -1;
   }
   fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
@@ -269,7 +370,7 @@ static int open_conn(struct conn *c, struct sockaddr_storage *addr, socklen_t ad
 
 static void on_readable(struct conn *c, uint8_t *buf) {
   for (;;) {
-    ssize_t r = read(c->fd, buf, READ_BUFFER_BYTES);
+    ssize_t r = conn_read(c, buf, READ_BUFFER_BYTES);
     if (r == 0) {
       snprintf(last_error, sizeof last_error, "closed by the server");
       close_conn(c);
@@ -277,7 +378,7 @@ static void on_readable(struct conn *c, uint8_t *buf) {
     }
     if (r < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      fail("read");
+      if (errno != EPROTO) fail("read");
       close_conn(c);
       return;
     }
@@ -297,6 +398,14 @@ static void on_readable(struct conn *c, uint8_t *buf) {
         send_frames(c, n);
       }
     }
+    /* A short read() drained the socket. SSL_read returns a record at a time: go on while OpenSSL holds more, and
+       level-triggered epoll reports what is still in the socket. */
+#ifdef CLOAD_TLS
+    if (c->ssl) {
+      if (!SSL_has_pending(c->ssl)) return;
+      continue;
+    }
+#endif
     if ((size_t)r < READ_BUFFER_BYTES) return;
   }
 }
@@ -364,7 +473,7 @@ static void print_json(int opened, int64_t measured_ns, int64_t cpu, int64_t cpu
 
 int main(int argc, char **argv) {
   int ch;
-  while ((ch = getopt(argc, argv, "h:P:u:c:w:d:m:p:r:b")) != -1) {
+  while ((ch = getopt(argc, argv, "h:P:u:c:w:d:m:p:r:btV")) != -1) {
     switch (ch) {
       case 'h': opt.host = optarg; break;
       case 'P': opt.port = atoi(optarg); break;
@@ -376,11 +485,28 @@ int main(int argc, char **argv) {
       case 'p': opt.depth = atoi(optarg); break;
       case 'r': opt.rate = atol(optarg); break;
       case 'b': opt.binary = 1; break;
+      case 't': opt.tls = 1; break;
+      case 'V': printf("cload %s\n", TLS_BUILD ? "tls" : "plain"); return 0;
       default:
-        fprintf(stderr, "usage: cload -h host -P port -u path -c conns -w s -d s -m bytes [-p depth] [-r rate] [-b]\n");
+        fprintf(stderr,
+                "usage: cload -h host -P port -u path -c conns -w s -d s -m bytes [-p depth] [-r rate] [-b] [-t]\n");
         return 2;
     }
   }
+  if (opt.tls && !TLS_BUILD) {
+    fprintf(stderr, "cload: -t: this build has no TLS (it needs OpenSSL's headers: apt-get install libssl-dev)\n");
+    return 2;
+  }
+#ifdef CLOAD_TLS
+  if (opt.tls) {
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* one read() takes what the socket has (not a record header, then its body: three syscalls per echo) */
+    SSL_CTX_set_read_ahead(tls_ctx, 1);
+  }
+#endif
   if (opt.port <= 0 || opt.conns <= 0 || opt.depth <= 0 || opt.message_bytes < 0 || opt.duration_s > MAX_SECONDS) {
     fprintf(stderr, "cload: invalid options\n");
     return 2;
@@ -404,6 +530,10 @@ int main(int argc, char **argv) {
     if (open_conn(&conns[opened], &addr, addr_len, buf) == 0) opened += 1;
     else err_connect += 1;
   }
+#ifdef CLOAD_TLS
+  for (int i = 0; i < opened; i++) /* what read-ahead took in after the 101 response */
+    if (conns[i].ssl && SSL_has_pending(conns[i].ssl)) on_readable(&conns[i], buf);
+#endif
   int64_t start = now_ns();
   int64_t interval_ns = opt.rate > 0 && opened > 0 ? (int64_t)(1e9 * opened / opt.rate) : 0;
   for (int i = 0; i < opened; i++) {

@@ -1,7 +1,7 @@
 /**
  * The C load generator (cload/cload.c) from load.js: compiled with the system `cc` on first use (no binary is
  * committed), run with the same settings, and its raw counts turned into the same partial result as the Node
- * scenarios, so `load.js --client c` prints the same JSON as `load.js`.
+ * scenarios, so `load.js --client c` prints the same JSON as `load.js`, for ws:// and (built with OpenSSL) wss://.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, statSync } from "node:fs";
@@ -13,18 +13,32 @@ const SOURCE = fileURLToPath(new URL("../cload/cload.c", import.meta.url));
 const BUILD_DIR = fileURLToPath(new URL("../cload/build/", import.meta.url));
 const BINARY = `${BUILD_DIR}cload`;
 
-/** The binary's path, compiled when missing or older than its source; throws with cc's output when it fails. */
+const cc = (args) => execFileSync("cc", ["-O2", "-Wall", "-o", BINARY, SOURCE, ...args], { stdio: "pipe" });
+
+/**
+ * The binary's path, compiled when missing or older than its source: with TLS (OpenSSL) when its headers are there,
+ * else without; throws with cc's output when neither builds.
+ */
 export function ensureCload() {
   if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs) return BINARY;
   mkdirSync(BUILD_DIR, { recursive: true });
   try {
-    execFileSync("cc", ["-O2", "-Wall", "-o", BINARY, SOURCE], { stdio: ["ignore", "pipe", "pipe"] });
-  } catch (error) {
-    throw new Error(
-      `cc could not build ${SOURCE} (install a C compiler: apt-get install gcc): ${error.stderr ?? error.message}`,
-    );
+    cc(["-DCLOAD_TLS", "-lssl", "-lcrypto"]);
+  } catch {
+    try {
+      cc([]);
+    } catch (error) {
+      throw new Error(
+        `cc could not build ${SOURCE} (install a C compiler: apt-get install gcc): ${error.stderr ?? error.message}`,
+      );
+    }
   }
   return BINARY;
+}
+
+/** Whether the built cload speaks wss:// (`cload -V`): false when OpenSSL's headers were missing at build time. */
+export function cloadHasTls() {
+  return execFileSync(ensureCload(), ["-V"], { encoding: "utf8" }).trim() === "cload tls";
 }
 
 function cloadArgs(settings) {
@@ -34,6 +48,7 @@ function cloadArgs(settings) {
   if (settings.ratePerSecond > 0) args.push("-r", String(settings.ratePerSecond));
   else args.push("-p", String(settings.depth));
   if (settings.binary) args.push("-b");
+  if (settings.tls) args.push("-t");
   return args;
 }
 

@@ -199,10 +199,10 @@ export function pairRows(pair, plan) {
 }
 
 /**
- * load.js arguments for a row: the C client for echo rows when it can be built, load.js for the rest and for a
- * target that serves wss:// (`tls`; the C client speaks no TLS).
+ * load.js arguments for a row: the C client for echo rows when it can be built, load.js for the rest, and for a
+ * target that serves wss:// (`tls`) when the C client was built without TLS (`cClientTls`).
  */
-export function loadArgs(row, port, pids, { cClient, tls = false }) {
+export function loadArgs(row, port, pids, { cClient, cClientTls = false, tls = false }) {
   const args = [
     `${tls ? "wss" : "ws"}://127.0.0.1:${port}/`,
     "--json",
@@ -219,7 +219,7 @@ export function loadArgs(row, port, pids, { cClient, tls = false }) {
       args.push("-p", String(row.depth));
       if (row.ratePerSecond) args.push("--rate", String(row.ratePerSecond));
       if (row.client === "node-floor") args.push("--client", "node-floor");
-      else if (cClient && !tls && row.client !== "node") args.push("--client", "c");
+      else if (cClient && (!tls || cClientTls) && row.client !== "node") args.push("--client", "c");
     }
   }
   if (pids.length > 0) args.push("--pids", pids.join(","));

@@ -22,7 +22,8 @@ const dash = (v, f = (x) => x) => (v === null || v === undefined ? "–" : f(v))
 const rng = (s, f = (v) => v) => (s ? (s.n > 1 ? `${f(s.median)} [${f(s.min)}–${f(s.max)}]` : `${f(s.median)}`) : "–");
 /** A section: its title, its table (or text), then notes, each followed by a blank line. */
 const section = (out, title, body, ...notes) => out.push(`## ${title}`, "", body, "", ...notes.flatMap((n) => [n, ""]));
-const clientCell = (name, busy, limited) => `${dash(name)} ${dash(busy)} %${limited ? " **client-limited**" : ""}`;
+const clientCell = (name, busy, limited, serverBusy = null) =>
+  `${dash(name)} ${dash(busy)} %${limited ? ` **client-limited**${serverBusy === null ? "" : ` (servers ${serverBusy} %)`}` : ""}`;
 const x = (v) => dash(v, (r) => `${r}×`);
 const table = (head, rows) =>
   [
@@ -92,7 +93,7 @@ function renderMarkdown(report, jsonName) {
     "",
     `**Pinned:** ${pin ? `yes (\`--pin\`, taskset): the servers on core(s) ${pin.servers.join(", ")}, the load generators on core(s) ${pin.clients.join(", ")}, so a client never takes turns with a server on one core.` : "no: clients and servers share every core, so msgs/s mostly says who got the CPU."}`,
     "",
-    `**Clients:** ${report.method?.cClient ? `closed-loop and fixed-rate rows are measured by \`bench/cload/cload.c\` (C, epoll, frames masked once, built with \`${report.method.cc}\` at the start of the run); idle connections and handshakes by \`bench/load.js\` (Node)` : "`bench/load.js` (Node) for every row: no C compiler"}. Every row says which client measured it and how busy its core was over the measured window; above 90 % the row is marked **client-limited**: its msgs/s says more about the client than the server.`,
+    `**Clients:** ${report.method?.cClient ? `closed-loop and fixed-rate rows are measured by \`bench/cload/cload.c\` (C, epoll, frames masked once, built with \`${report.method.cc}\` at the start of the run${report.method.cClientTls ? "; wss:// through OpenSSL" : "; wss:// rows by `bench/load.js`: cload was built without OpenSSL"}); idle connections and handshakes by \`bench/load.js\` (Node)` : "`bench/load.js` (Node) for every row: no C compiler"}. Every row says which client measured it and how busy its core was over the measured window; above 90 % the row is marked **client-limited**: its msgs/s says more about the client than the server. A client-limited headline row also says how busy the server cores were in that repetition: when both are near 100 %, the server and the client each had one core and used it, mostly in the kernel's loopback TCP (cload's own code is a few % of its CPU, see the targets below).`,
     "",
     `**Interleaved repetitions:** every target is started from a clean state (its own temporary folder, fresh processes) and waited on until every port answers a WebSocket handshake; then all of them stay up while the same rows are measured on each in turn, ${p.repetitions} times, the order rotated each time, so a slow minute of a shared machine hits every target alike. A figure is the median repetition, with [lowest–highest] of the ${p.repetitions}.`,
     "",
@@ -135,7 +136,7 @@ function renderMarkdown(report, jsonName) {
               rng(r.cpuRange),
               r.roles ? `${r.roles.worker} / ${r.roles.proxy} / ${r.roles.manager}` : "–",
               x(r.cpuRatioToGuide),
-              clientCell(r.client, r.clientBusyPercent, r.clientLimited),
+              clientCell(r.client, r.clientBusyPercent, r.clientLimited, r.serverBusyPercent),
               r.errors,
             ],
       ),

@@ -5,6 +5,16 @@ const row = (entry, name) => entry?.rows?.find((r) => r.name === name)?.result ?
 const ratio = (a, b) =>
   a === null || b === null || a === undefined || b === undefined || b === 0 ? null : Math.round((a / b) * 100) / 100;
 
+/**
+ * How busy the server cores were in the repetition whose client was busiest (server CPU per echo × echoes/s over the
+ * cores the servers were pinned to): with the client above 90 %, whether the servers were at their limit too.
+ */
+function serverBusyPercent(reps, serverCores) {
+  if (!serverCores || reps.length === 0) return null;
+  const busiest = reps.reduce((a, b) => (b.clientCpuPercent > a.clientCpuPercent ? b : a));
+  return Math.round((busiest.serverCpuUsPerMessage * busiest.msgsPerSecond) / serverCores / 1e3) / 10;
+}
+
 export function headlineRows(report) {
   const byWorkers = new Map();
   for (const t of report.targets) if (t.baseline) byWorkers.set(t.workers, t);
@@ -24,6 +34,7 @@ export function headlineRows(report) {
       clientBusyPercent:
         reps.length > 0 ? Math.max(...reps.map((x) => x.clientCpuPercent)) : (r?.client.cpuPercent ?? null),
       clientLimited: reps.some((x) => x.clientSaturated) || Boolean(r?.client.saturated),
+      serverBusyPercent: serverBusyPercent(reps, report.method?.pinned?.servers.length),
       id: t.id,
       label: t.label,
       available: t.available,
@@ -329,7 +340,15 @@ export function clientTargets(report) {
           ? "met"
           : "missed"
         : "not measured",
-      detail: limited.length === 0 ? "none above 90 % of a core" : limited.map((r) => r.id).join(", "),
+      detail:
+        limited.length === 0
+          ? "none above 90 % of a core"
+          : limited
+              .map(
+                (r) =>
+                  `${r.id} (${r.client} ${r.clientBusyPercent} %${r.serverBusyPercent === null ? "" : `, servers ${r.serverBusyPercent} %`})`,
+              )
+              .join(", "),
     },
     {
       name: "wsfleet worker ≤ 1.03× a bare uWebSockets.js echo side by side (server CPU per echo at saturation)",

@@ -4,13 +4,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { startOneWorker } from "../helpers/fleet.js";
+import { makeTestPki } from "../helpers/tls.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 function runNode(args, timeoutMs) {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { cwd: ROOT, timeout: timeoutMs }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(),
+      error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
     );
   });
 }
@@ -68,4 +70,32 @@ test("bench/run.js --smoke measures one wsfleet worker and one ws process and wr
       assert.equal(typeof r.client.cpuUsPerMessage, "number");
     }
   }
+});
+
+// In the same file as the smoke run, after it: both may compile bench/cload/build/cload, and must not at once.
+test("the C client speaks wss:// (OpenSSL) to a wsfleet --tls-cert worker, and names a TLS failure", async (t) => {
+  const pki = await makeTestPki(t);
+  const leaf = await pki.leaf("bench");
+  const tlsWorker = await startOneWorker(t, ["--tls-cert", leaf.cert, "--tls-key", leaf.key]);
+  const plainWorker = await startOneWorker(t);
+  const load = async (url, args) =>
+    JSON.parse(
+      await runNode(["bench/load.js", url, "--client", "c", "--json", "-w", "0.2", "-d", "1", ...args], 30_000),
+    );
+  // 32 B: a TLS record per message; 64 KiB at depth 4: records split over reads, writes that wait for the socket
+  for (const args of [
+    ["-c", "10", "-m", "32"],
+    ["-c", "4", "-m", "65536", "-p", "4"],
+  ]) {
+    const r = await load(`wss://127.0.0.1:${tlsWorker.port}/`, args);
+    assert.equal(r.client.name, "cload", args.join(" "));
+    assert.equal(r.errors.total, 0, `${args.join(" ")}: ${r.errors.lastMessage}`);
+    assert.ok(r.messages > 0, `${args.join(" ")}: no echo`);
+    assert.equal(r.connectionsOpened, Number(args[1]));
+  }
+  // wss:// to a plain ws:// port: every connection fails its TLS handshake, and the message says so
+  const refused = await load(`wss://127.0.0.1:${plainWorker.port}/`, ["-c", "3"]);
+  assert.equal(refused.errors.connect, 3);
+  assert.equal(refused.messages, 0);
+  assert.match(refused.errors.lastMessage, /^TLS handshake: /);
 });
