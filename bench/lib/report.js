@@ -15,6 +15,7 @@ import {
   rateRows,
   settleRows,
   sweepRows,
+  tlsRows,
 } from "./summary.js";
 import { barChart, percentileChart } from "./svg.js";
 
@@ -238,6 +239,38 @@ function renderMarkdown(report, jsonName) {
     ),
     "“–”: the rate had not settled by the end of the first load (or the load was too short to tell); its first repetition then still runs a little cold.",
   );
+  const tls = tlsRows(report);
+  if (tls.length > 0) {
+    const both = (p, f = (v) => v) => `${dash(p.plain, f)} → ${dash(p.tls, f)}`;
+    const added = (p) => (p.plain === null || p.tls === null ? "–" : `+${Math.round((p.tls - p.plain) * 10) / 10}`);
+    section(
+      out,
+      "wss:// against ws://",
+      table(
+        [
+          "wss:// target",
+          "ws:// twin",
+          "server µs/echo at the fixed rate",
+          "added by TLS",
+          "handshakes/s",
+          "server µs/handshake",
+          "added by TLS",
+          "server B per idle connection (connections)",
+        ],
+        tls.map((r) => [
+          r.id,
+          r.twin,
+          both(r.rateCpu),
+          added(r.rateCpu),
+          both(r.handshakesPerSecond, formatCount),
+          both(r.serverCpuUsPerHandshake),
+          added(r.serverCpuUsPerHandshake),
+          `${both(r.bytesPerIdleConnection, formatCount)} (${both(r.idleOpened, formatCount)})`,
+        ]),
+      ),
+      `The same run's figures, plain → TLS. CPU per echo is compared at the fixed rate${tls[0].ratePerSecond ? ` (${formatCount(tls[0].ratePerSecond)} msgs/s)` : ""}, where neither the servers nor the client are saturated; the headline rows above are closed loop. With \`--haproxy\` HAProxy terminates TLS and the workers behind it stay plain; with shared-port each worker runs uWebSockets.js' TLS. The certificate is a throw-away self-signed ECDSA P-256 one that the clients do not verify. Idle connections are opened by \`bench/load.js\`; wss:// holds at most 500 of them, so its bytes per connection are coarser than the plain twin's. See the handshakes table for which client opened the handshakes and how busy it was.`,
+    );
+  }
   out.push("## Issue 15 targets", "");
   out.push(
     table(
@@ -327,12 +360,13 @@ function renderMarkdown(report, jsonName) {
   out.push("## Handshakes per second", "");
   out.push(
     table(
-      ["target", "handshakes/s", "p99 µs (connect to echo)", "server µs/handshake", "errors"],
+      ["target", "handshakes/s", "p99 µs (connect to echo)", "server µs/handshake", "client, its core busy", "errors"],
       connectRows(report).map((r) => [
         r.id,
         formatCount(r.handshakesPerSecond),
         r.p99,
         dash(r.serverCpuUsPerHandshake),
+        clientCell(r.client, r.clientBusyPercent, r.clientLimited, r.serverBusyPercent),
         r.errors,
       ]),
     ),

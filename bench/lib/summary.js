@@ -6,13 +6,19 @@ const ratio = (a, b) =>
   a === null || b === null || a === undefined || b === undefined || b === 0 ? null : Math.round((a / b) * 100) / 100;
 
 /**
- * How busy the server cores were in the repetition whose client was busiest (server CPU per echo × echoes/s over the
- * cores the servers were pinned to): with the client above 90 %, whether the servers were at their limit too.
+ * How busy the server cores were (server CPU per echo × echoes/s over the cores the servers were pinned to, in %):
+ * with the client above 90 %, whether the servers were at their limit too. Null when not pinned or not measured.
  */
-function serverBusyPercent(reps, serverCores) {
-  if (!serverCores || reps.length === 0) return null;
+function serverBusyPercent(cpuUsPerMessage, perSecond, serverCores) {
+  if (!serverCores || cpuUsPerMessage === null || cpuUsPerMessage === undefined) return null;
+  return Math.round((cpuUsPerMessage * perSecond) / serverCores / 1e3) / 10;
+}
+
+/** serverBusyPercent in the repetition whose client was busiest. */
+function busiestRepetitionServers(reps, serverCores) {
+  if (reps.length === 0) return null;
   const busiest = reps.reduce((a, b) => (b.clientCpuPercent > a.clientCpuPercent ? b : a));
-  return Math.round((busiest.serverCpuUsPerMessage * busiest.msgsPerSecond) / serverCores / 1e3) / 10;
+  return serverBusyPercent(busiest.serverCpuUsPerMessage, busiest.msgsPerSecond, serverCores);
 }
 
 export function headlineRows(report) {
@@ -34,7 +40,7 @@ export function headlineRows(report) {
       clientBusyPercent:
         reps.length > 0 ? Math.max(...reps.map((x) => x.clientCpuPercent)) : (r?.client.cpuPercent ?? null),
       clientLimited: reps.some((x) => x.clientSaturated) || Boolean(r?.client.saturated),
-      serverBusyPercent: serverBusyPercent(reps, report.method?.pinned?.servers.length),
+      serverBusyPercent: busiestRepetitionServers(reps, report.method?.pinned?.servers.length),
       id: t.id,
       label: t.label,
       available: t.available,
@@ -117,6 +123,14 @@ export function connectRows(report) {
         handshakesPerSecond: r.handshakesPerSecond,
         p99: r.latencyUs.p99,
         serverCpuUsPerHandshake: r.serverCpuUsPerMessage,
+        client: r.client.name,
+        clientBusyPercent: r.client.cpuPercent,
+        clientLimited: r.client.saturated,
+        serverBusyPercent: serverBusyPercent(
+          r.serverCpuUsPerMessage,
+          r.handshakesPerSecond,
+          report.method?.pinned?.servers.length,
+        ),
         errors: r.errors.total,
       };
     });
@@ -257,6 +271,36 @@ export function rateRows(report) {
         errors: reps.reduce((a, x) => a + x.errors, 0),
       };
     });
+}
+
+/**
+ * wss:// against ws://: each TLS target beside its plain twin of the same run (the id without `-tls`), as
+ * { label, plain, tls } figures: server CPU per echo at the fixed rate (neither side saturated), handshakes, memory.
+ */
+export function tlsRows(report) {
+  const byId = (rows) => new Map(rows.map((r) => [r.id, r]));
+  const rate = byId(rateRows(report));
+  const connect = byId(connectRows(report));
+  const idle = byId(idleRows(report));
+  const out = [];
+  for (const t of report.targets.filter((x) => x.id.includes("-tls-"))) {
+    const twin = t.id.replace("-tls-", "-");
+    const pairOf = (rows, figure) => ({
+      plain: figure(rows.get(twin)) ?? null,
+      tls: figure(rows.get(t.id)) ?? null,
+    });
+    out.push({
+      id: t.id,
+      twin,
+      rateCpu: pairOf(rate, (r) => r?.cpu?.median),
+      ratePerSecond: rate.get(t.id)?.ratePerSecond ?? null,
+      handshakesPerSecond: pairOf(connect, (r) => r?.handshakesPerSecond),
+      serverCpuUsPerHandshake: pairOf(connect, (r) => r?.serverCpuUsPerHandshake),
+      bytesPerIdleConnection: pairOf(idle, (r) => r?.allBytesPerConnection),
+      idleOpened: pairOf(idle, (r) => r?.opened),
+    });
+  }
+  return out;
 }
 
 /** Side by side: per pair and row, a's figure over b's in each repetition, then median and range of the ratios. */
