@@ -45,7 +45,8 @@ function cloadArgs(settings) {
   const args = ["-h", settings.host, "-P", String(settings.port), "-u", settings.path];
   args.push("-c", String(settings.connections), "-m", String(settings.messageBytes));
   args.push("-w", String(settings.warmupMs / 1000), "-d", String(settings.durationMs / 1000));
-  if (settings.ratePerSecond > 0) args.push("-r", String(settings.ratePerSecond));
+  if (settings.mode === "connect") args.push("-C");
+  else if (settings.ratePerSecond > 0) args.push("-r", String(settings.ratePerSecond));
   else args.push("-p", String(settings.depth));
   if (settings.binary) args.push("-b");
   if (settings.tls) args.push("-t");

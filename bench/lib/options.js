@@ -13,8 +13,8 @@ export const USAGE = `Usage: wsfleet-bench [options] ws[s]://host:port/path
       --connect           a new connection per exchange (handshakes/s); -c loops at once
       --idle <n>          hold n idle connections for the duration and report memory
       --procs <k>         spread the load over k processes (default 1)
-      --client <c>        node (default) or c: cload/cload.c, compiled with cc on first use (echo and --rate only;
-                          wss:// when OpenSSL's headers, libssl-dev, were there to build it);
+      --client <c>        node (default) or c: cload/cload.c, compiled with cc on first use (echo, --rate and
+                          --connect; wss:// when OpenSSL's headers, libssl-dev, were there to build it);
                           node-floor: one read and one write per echo and nothing else, Node's own floor
       --pids <list>       comma-separated pids whose CPU and RSS are sampled from /proc
       --json              print the result as JSON on stdout, no table
@@ -93,9 +93,13 @@ export function parseLoadOptions(argv) {
     throw new UsageError(
       "--client node-floor measures the closed loop in one process only (no --rate, --connect, --idle, --procs)",
     );
-  if (values.client === "c" && (values.connect || values.idle !== undefined || values.procs !== "1"))
+  if (values.client === "c" && (values.idle !== undefined || values.procs !== "1"))
     throw new UsageError(
-      "--client c runs echo and --rate in one process; use the node client for --connect, --idle, --procs",
+      "--client c runs echo, --rate and --connect in one process; use the node client for --idle, --procs",
+    );
+  if (values.client === "c" && values.connect && parseSize(values["message-size"]) > 4000)
+    throw new UsageError(
+      `invalid value for --message-size: "${values["message-size"]}"; --client c --connect sends at most 4000 bytes per connection`,
     );
   return Object.freeze({
     help: false,

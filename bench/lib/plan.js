@@ -199,8 +199,8 @@ export function pairRows(pair, plan) {
 }
 
 /**
- * load.js arguments for a row: the C client for echo rows when it can be built, load.js for the rest, and for a
- * target that serves wss:// (`tls`) when the C client was built without TLS (`cClientTls`).
+ * load.js arguments for a row: the C client for echo and handshake rows when it can be built, load.js for idle
+ * connections, and for a target that serves wss:// (`tls`) when the C client was built without TLS (`cClientTls`).
  */
 export function loadArgs(row, port, pids, { cClient, cClientTls = false, tls = false }) {
   const args = [
@@ -218,9 +218,9 @@ export function loadArgs(row, port, pids, { cClient, cClientTls = false, tls = f
     else {
       args.push("-p", String(row.depth));
       if (row.ratePerSecond) args.push("--rate", String(row.ratePerSecond));
-      if (row.client === "node-floor") args.push("--client", "node-floor");
-      else if (cClient && (!tls || cClientTls) && row.client !== "node") args.push("--client", "c");
     }
+    if (row.client === "node-floor") args.push("--client", "node-floor");
+    else if (cClient && (!tls || cClientTls) && row.client !== "node") args.push("--client", "c");
   }
   if (pids.length > 0) args.push("--pids", pids.join(","));
   return args;

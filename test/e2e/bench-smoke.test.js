@@ -43,11 +43,11 @@ test("bench/run.js --smoke measures one wsfleet worker and one ws process and wr
       target.rows.map((row) => row.name),
       ["idle", "headline", "m4k-p16", "connect"],
     );
-    // The C client measures the echo rows when cc could build it (CI installs gcc); load.js the idle and handshakes.
-    const echoClient = report.method.cClient ? "cload" : "load.js";
+    // The C client measures echoes and handshakes when cc could build it (CI installs gcc); load.js idle connections.
+    const cClient = report.method.cClient ? "cload" : "load.js";
     for (const row of target.rows) {
       const r = row.result;
-      assert.equal(r.client.name, ["idle", "connect"].includes(row.name) ? "load.js" : echoClient, row.name);
+      assert.equal(r.client.name, row.name === "idle" ? "load.js" : cClient, row.name);
       assert.equal(typeof r.client.cpuPercent, "number");
       assert.equal(r.errors.total, 0, `${target.id} ${row.name}: ${r.errors.lastMessage}`);
       assert.ok(r.watched.processes.length >= 1, `${target.id} ${row.name} watched no process`);
@@ -73,11 +73,11 @@ test("bench/run.js --smoke measures one wsfleet worker and one ws process and wr
 });
 
 // In the same file as the smoke run, after it: both may compile bench/cload/build/cload, and must not at once.
-test("the C client speaks wss:// (OpenSSL) to a wsfleet --tls-cert worker, and names a TLS failure", async (t) => {
+test("the C client speaks wss:// (OpenSSL) to a wsfleet --tls-cert worker, opens handshakes, names a TLS failure", async (t) => {
   const pki = await makeTestPki(t);
   const leaf = await pki.leaf("bench");
   const tlsWorker = await startOneWorker(t, ["--tls-cert", leaf.cert, "--tls-key", leaf.key]);
-  const plainWorker = await startOneWorker(t);
+  const plainWorker = await startOneWorker(t, [], { ports: 2 }); // its port + 1: free, for a refused connect
   const load = async (url, args) =>
     JSON.parse(
       await runNode(["bench/load.js", url, "--client", "c", "--json", "-w", "0.2", "-d", "1", ...args], 30_000),
@@ -93,9 +93,24 @@ test("the C client speaks wss:// (OpenSSL) to a wsfleet --tls-cert worker, and n
     assert.ok(r.messages > 0, `${args.join(" ")}: no echo`);
     assert.equal(r.connectionsOpened, Number(args[1]));
   }
+  // --connect: connect, (TLS,) opening handshake, one echo, closing handshake, over and over on 4 loops
+  for (const url of [`ws://127.0.0.1:${plainWorker.port}/`, `wss://127.0.0.1:${tlsWorker.port}/`]) {
+    const r = await load(url, ["--connect", "-c", "4"]);
+    assert.equal(r.client.name, "cload", url);
+    assert.equal(r.mode, "connect", url);
+    assert.equal(r.errors.total, 0, `${url}: ${r.errors.lastMessage}`);
+    assert.ok(r.handshakesPerSecond > 0, `${url}: no handshake`);
+    assert.ok(r.latencyUs.p50 > 0, url);
+  }
   // wss:// to a plain ws:// port: every connection fails its TLS handshake, and the message says so
   const refused = await load(`wss://127.0.0.1:${plainWorker.port}/`, ["-c", "3"]);
   assert.equal(refused.errors.connect, 3);
   assert.equal(refused.messages, 0);
   assert.match(refused.errors.lastMessage, /^TLS handshake: /);
+  // handshakes to a port nobody listens on: refused, counted, backed off, named
+  const nobody = await load(`ws://127.0.0.1:${plainWorker.port + 1}/`, ["--connect", "-c", "2"]);
+  assert.equal(nobody.messages, 0);
+  assert.ok(nobody.errors.connect > 0);
+  assert.ok(nobody.errors.connect < 2 * 1.2 * 110, `backs off after a refusal: ${nobody.errors.connect} in 1.2 s`);
+  assert.match(nobody.errors.lastMessage, /^connect: Connection refused/);
 });
