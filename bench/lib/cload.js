@@ -1,26 +1,34 @@
 /**
- * The C load generator (cload/cload.c) from load.js: compiled with the system `cc` on first use (no binary is
+ * The C load generator (bench/cload/*.c) from load.js: compiled with the system `cc` on first use (no binary is
  * committed), run with the same settings, and its raw counts turned into the same partial result as the Node
  * scenarios, so `load.js --client c` prints the same JSON as `load.js`, for ws:// and (built with OpenSSL) wss://.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { createLatencyHistogram } from "./stats.js";
 
-const SOURCE = fileURLToPath(new URL("../cload/cload.c", import.meta.url));
-const BUILD_DIR = fileURLToPath(new URL("../cload/build/", import.meta.url));
+const SOURCE_DIR = fileURLToPath(new URL("../cload/", import.meta.url));
+const BUILD_DIR = `${SOURCE_DIR}build/`;
 const BINARY = `${BUILD_DIR}cload`;
 
-const cc = (args) => execFileSync("cc", ["-O2", "-Wall", "-o", BINARY, SOURCE, ...args], { stdio: "pipe" });
+const sourceFiles = () =>
+  readdirSync(SOURCE_DIR)
+    .filter((f) => f.endsWith(".c") || f.endsWith(".h"))
+    .map((f) => `${SOURCE_DIR}${f}`);
+const cc = (args) =>
+  execFileSync("cc", ["-O2", "-Wall", "-o", BINARY, ...sourceFiles().filter((f) => f.endsWith(".c")), ...args], {
+    stdio: "pipe",
+  });
 
 /**
- * The binary's path, compiled when missing or older than its source: with TLS (OpenSSL) when its headers are there,
- * else without; throws with cc's output when neither builds.
+ * The binary's path, compiled when missing or older than a source file: with TLS (OpenSSL) when its headers are
+ * there, else without; throws with cc's output when neither builds.
  */
 export function ensureCload() {
-  if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= statSync(SOURCE).mtimeMs) return BINARY;
+  const newest = Math.max(...sourceFiles().map((f) => statSync(f).mtimeMs));
+  if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= newest) return BINARY;
   mkdirSync(BUILD_DIR, { recursive: true });
   try {
     cc(["-DCLOAD_TLS", "-lssl", "-lcrypto"]);
@@ -29,7 +37,7 @@ export function ensureCload() {
       cc([]);
     } catch (error) {
       throw new Error(
-        `cc could not build ${SOURCE} (install a C compiler: apt-get install gcc): ${error.stderr ?? error.message}`,
+        `cc could not build ${SOURCE_DIR} (install a C compiler: apt-get install gcc): ${error.stderr ?? error.message}`,
       );
     }
   }

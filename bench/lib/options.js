@@ -13,7 +13,7 @@ export const USAGE = `Usage: wsfleet-bench [options] ws[s]://host:port/path
       --connect           a new connection per exchange (handshakes/s); -c loops at once
       --idle <n>          hold n idle connections for the duration and report memory
       --procs <k>         spread the load over k processes (default 1)
-      --client <c>        node (default) or c: cload/cload.c, compiled with cc on first use (echo, --rate and
+      --client <c>        node (default) or c: bench/cload/, compiled with cc on first use (echo, --rate and
                           --connect; wss:// when OpenSSL's headers, libssl-dev, were there to build it);
                           node-floor: one read and one write per echo and nothing else, Node's own floor
       --pids <list>       comma-separated pids whose CPU and RSS are sampled from /proc
