@@ -15,6 +15,7 @@ import { cloadHasTls, ensureCload } from "./lib/cload.js";
 import { collectMachine } from "./lib/machine.js";
 import { clientPrefix, pinLayout, pinSelfToServers } from "./lib/pin.js";
 import {
+  clientComparisonRows,
   finalRows,
   idleRow,
   keepTarget,
@@ -58,6 +59,28 @@ async function settle(session, plan, prefix) {
   session.entry.settle = { seconds: row.durationS, secondMsgs: samples, settledAfterS: settledAfterS(samples) };
 }
 
+/**
+ * The clients on one target, in turn within each repetition (the order rotated): each one's median row, and per
+ * repetition every client's figures, so their CPU per echo compares within seconds rather than minutes apart.
+ */
+async function compareClients(session, rows, repetitions) {
+  const measuredByName = new Map(rows.map((r) => [r.name, []]));
+  const perRepetition = [];
+  for (let rep = 0; rep < repetitions && session.ok; rep += 1) {
+    const figures = {};
+    for (let i = 0; i < rows.length; i += 1) {
+      const row = rows[(i + rep) % rows.length];
+      const measured = await session.measure(row);
+      if (!measured) break;
+      measuredByName.get(row.name).push(measured);
+      figures[row.name] = repetitionFigures(measured.result);
+    }
+    perRepetition.push(figures);
+  }
+  for (const measured of measuredByName.values()) if (measured.length > 0) session.entry.rows.push(medianRow(measured));
+  session.entry.clientComparison = perRepetition;
+}
+
 /** Every target alive at once: idle row, settle, the repeated rows in rotating order, then the rows measured once. */
 async function runTargets(targets, plan, options) {
   const sessions = [];
@@ -83,6 +106,8 @@ async function runTargets(targets, plan, options) {
   }
   for (const s of sessions) {
     for (const rows of reps.get(s)) if (rows.length > 0 && s.ok) s.entry.rows.push(medianRow(rows));
+    const clients = clientComparisonRows(s.target, plan);
+    if (clients.length > 0) await compareClients(s, clients, plan.repetitions);
     for (const row of finalRows(s.target, plan)) {
       const measured = await s.measure(row);
       if (measured) s.entry.rows.push(measured);

@@ -57,6 +57,7 @@ const PLANS = {
     idleS: 2,
     connectS: 2,
     compareClients: true,
+    compareDurationS: 3,
     pairs: PAIRS,
     pairRate: true,
     pairWarmupS: 1,
@@ -167,17 +168,21 @@ export function repeatedRows(plan) {
 }
 
 /**
- * The rows measured once at the end: on one wsfleet worker the headline again with load.js and with the Node floor
- * (the clients' CPU per echo side by side), sweeps (where the target has them), then handshakes.
+ * The clients compared on one wsfleet worker: the headline with cload, load.js and the Node floor, one after the
+ * other in each repetition (their CPU per echo measured within seconds of each other); none on other targets.
  */
+export function clientComparisonRows(target, plan) {
+  if (target.id !== "wsfleet-x1" || !plan.compareClients) return [];
+  return [
+    ["headline-cload", "c"],
+    ["headline-load.js", "node"],
+    ["headline-node-floor", "node-floor"],
+  ].map(([name, client]) => ({ ...HEADLINE, name, client, warmupS: plan.warmupS, durationS: plan.compareDurationS }));
+}
+
+/** The rows measured once at the end: sweeps (where the target has them), then handshakes. */
 export function finalRows(target, plan) {
   const rows = [];
-  if (target.id === "wsfleet-x1" && plan.compareClients)
-    for (const [name, client] of [
-      ["headline-load.js", "node"],
-      ["headline-node-floor", "node-floor"],
-    ])
-      rows.push({ ...HEADLINE, name, client, warmupS: plan.warmupS, durationS: plan.durationS });
   if (target.sweep)
     for (const s of plan.sweeps) rows.push({ ...s, warmupS: plan.sweepWarmupS, durationS: plan.sweepDurationS });
   if (plan.connectS === 0) return rows;

@@ -26,6 +26,7 @@ export function repetitionFigures(result) {
     p99: result.latencyUs.p99,
     client: result.client.name,
     clientCpuPercent: result.client.cpuPercent,
+    clientUserUsPerMessage: result.client.cpuUserUsPerMessage,
     clientSaturated: result.client.saturated,
     errors: result.errors.total,
   };
