@@ -41,7 +41,6 @@ void record_latency(int64_t ns) {
   buckets[magnitude][(v >> magnitude) & (SUB_BUCKETS - 1)] += 1;
 }
 
-
 static int64_t cpu_us(int64_t *system_us) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);

@@ -75,7 +75,6 @@ void close_conn(struct conn *c) {
   release_conn(c);
 }
 
-
 /* Returns how many data messages (FIN frames of opcode 0-2) the chunk completed. */
 uint64_t feed(struct conn *c, const uint8_t *p, size_t len) {
   uint64_t done = 0;

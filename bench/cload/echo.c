@@ -22,7 +22,6 @@ static int64_t shift_time(struct conn *c) {
   return t;
 }
 
-
 static void set_out_interest(struct conn *c, int want) {
   if (c->want_out == want) return;
   struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c};
@@ -55,7 +54,6 @@ void send_frames(struct conn *c, uint64_t n) {
   c->out_pending += n * frame_bytes;
   flush_out(c);
 }
-
 
 void on_readable(struct conn *c, uint8_t *buf) {
   for (;;) {
@@ -98,7 +96,6 @@ void on_readable(struct conn *c, uint8_t *buf) {
     if ((size_t)r < READ_BUFFER_BYTES) return;
   }
 }
-
 
 void build_frames(void) {
   size_t len = (size_t)opt.message_bytes;

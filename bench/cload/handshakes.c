@@ -16,14 +16,14 @@ static void watch_fd(struct conn *c, uint32_t events, int op) {
   epoll_ctl(epfd, op, c->fd, &ev);
 }
 
-/* An exchange that ended before its echo: a refusal (connect, TLS or opening handshake: counted as a connect error,
-   then a back-off) or a connection lost after the handshake (closed). */
+/* An exchange that ended before its echo: a refusal (socket, connect, TLS or opening handshake: counted as a connect
+   error, then a back-off) or a connection lost after the handshake (closed). */
 static void exchange_failed(struct conn *c, int refused, int64_t now) {
   if (sending) {
     if (refused) err_connect += 1;
     else err_closed += 1;
   }
-  release_conn(c);
+  if (c->open) release_conn(c);
   in_flight -= 1;
   c->stage = STAGE_BACKOFF;
   c->deadline = now + (refused ? BACKOFF_NS : 0);
@@ -124,10 +124,7 @@ void exchange_start(struct conn *c, int64_t now) {
   c->fd = socket(target_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
   if (c->fd < 0) {
     fail("socket");
-    if (sending) err_connect += 1;
-    in_flight -= 1;
-    c->stage = STAGE_BACKOFF;
-    c->deadline = now + BACKOFF_NS;
+    exchange_failed(c, 1, now);
     return;
   }
   c->open = 1;
@@ -221,7 +218,6 @@ void exchange_sweep(struct conn *conns, int count, int64_t now) {
   }
   while (closing.next != &closing && now >= closing.next->deadline) closing_free(closing.next);
 }
-
 
 void exchange_target(const struct sockaddr_storage *addr, socklen_t addr_len) {
   target_addr = *addr;
