@@ -1,6 +1,6 @@
 /**
- * The import rules of src/ (STYLE.md, "The folder layout is the architecture"): arrows point one way, and lint
- * fails on one that does not. Parsed with swc: TypeScript 7 has no JavaScript compiler API for the default parser.
+ * The import rules of src/ (docs/ARCHITECTURE.md: one folder a part, each with one job): arrows point one way, and
+ * lint fails on one that does not. Parsed with swc: TypeScript 7 has no JavaScript compiler API for the default parser.
  */
 const WORKER_SIDE = "^src/(worker|apps|api)/";
 const PURE_FILES = [
@@ -9,6 +9,7 @@ const PURE_FILES = [
   "^src/haproxy/(model|config)[.]ts$",
   "^src/protocol/naming[.]ts$",
   "^src/cli/unit-file[.]ts$",
+  "^src/primary/(started|http-listeners|start-warnings)[.]ts$",
   "^src/tls/pem[.]ts$",
 ];
 
@@ -23,31 +24,31 @@ module.exports = {
       "worker-side-stays-out-of-the-primary",
       "The built-in worker (worker/, apps/, api/) never imports supervision, config, fleet, haproxy or CLI code.",
       { path: WORKER_SIDE },
-      { path: "^src/(supervise|config|cli|fleet|haproxy|metrics|dashboard)/" },
+      { path: "^src/(supervise|config|cli|primary|fleet|haproxy|bus|metrics|dashboard)/" },
     ),
     forbid(
       "haproxy-does-not-know-the-fleet",
-      "haproxy/ implements the fleet's LoadBalancer interface without importing fleet/ or cli/; cli/ wires them.",
+      "haproxy/ implements the fleet's LoadBalancer interface without importing fleet/; primary/ wires them.",
       { path: "^src/haproxy/" },
-      { path: "^src/(fleet|cli)/" },
+      { path: "^src/(fleet|cli|primary|bus)/" },
     ),
     forbid(
-      "dashboard-and-metrics-do-not-know-the-cli",
-      "dashboard/ and metrics/ render the statuses they are handed; cli/ wires them to the fleet and HAProxy.",
+      "dashboard-and-metrics-render-what-they-are-handed",
+      "dashboard/ and metrics/ render the statuses of protocol/control.ts; primary/ wires them to the fleet and HAProxy.",
       { path: "^src/(dashboard|metrics)/" },
-      { path: "^src/cli/" },
+      { path: "^src/(cli|primary|fleet|haproxy|bus)/" },
     ),
     forbid(
       "fleet-does-not-know-haproxy",
-      "fleet/ talks to a load balancer through its own interface, never to haproxy/ or cli/.",
+      "fleet/ talks to a load balancer through its own interface, never to haproxy/, the bus or the primary.",
       { path: "^src/fleet/" },
-      { path: "^src/(haproxy|cli)/" },
+      { path: "^src/(haproxy|cli|primary|bus)/" },
     ),
     forbid(
       "supervise-knows-no-websockets",
       "supervise/ runs any program; it knows nothing of workers, their protocol, HAProxy or the CLI.",
       { path: "^src/supervise/" },
-      { path: "^src/(fleet|haproxy|cli|worker|apps|api|protocol|config|metrics)/" },
+      { path: "^src/(fleet|haproxy|cli|primary|bus|worker|apps|api|protocol|config|metrics|dashboard|tls)/" },
     ),
     forbid(
       "protocol-imports-nothing-of-ours",
@@ -59,7 +60,55 @@ module.exports = {
       "config-is-pure",
       "config/ validates without I/O and knows no part that receives its slices.",
       { path: "^src/config/" },
-      { path: "^src/(supervise|fleet|haproxy|cli|worker|apps|metrics|net)/" },
+      { path: "^src/(supervise|fleet|haproxy|cli|primary|bus|worker|apps|metrics|dashboard|net|tls)/" },
+    ),
+    forbid(
+      "commands-know-only-the-protocol",
+      "cli/ (the commands that ask a running primary, the client, the generators) never imports the running parts: it talks to them over protocol/control.ts.",
+      { path: "^src/cli/" },
+      { path: "^src/(fleet|bus|supervise|primary|worker|apps|dashboard|metrics)/" },
+    ),
+    forbid(
+      "generators-use-the-pure-haproxy-model",
+      "haproxy-config and systemd-unit render from haproxy/model and haproxy/config (pure); the rest of haproxy/ runs HAProxy.",
+      { path: "^src/cli/" },
+      { path: "^src/haproxy/", pathNot: "^src/haproxy/(model|config)[.]ts$" },
+    ),
+    forbid(
+      "the-primary-is-not-a-command",
+      "primary/ is the running primary; the one-shot commands of cli/ and the worker side are other programs.",
+      { path: "^src/primary/" },
+      { path: "^src/(cli|worker|apps)/" },
+    ),
+    forbid(
+      "bus-moves-frames-only",
+      "bus/ (the hub and the broker) moves the publish frames of protocol/; it knows no fleet, HAProxy, config or worker.",
+      { path: "^src/bus/" },
+      { path: "^src/(fleet|haproxy|cli|primary|worker|apps|api|supervise|config|metrics|dashboard|net|tls)/" },
+    ),
+    forbid(
+      "net-is-plumbing",
+      "net/ (port checks, listen addresses, the small HTTP server) imports nothing of ours but the error catalogue.",
+      { path: "^src/net/" },
+      { path: "^src/", pathNot: "^src/(net/|errors[.]ts$)" },
+    ),
+    forbid(
+      "log-is-a-leaf",
+      "log/ formats and keeps lines; anything may log, so it imports nothing of ours.",
+      { path: "^src/log/" },
+      { path: "^src/", pathNot: "^src/log/" },
+    ),
+    forbid(
+      "tls-checks-files-only",
+      "tls/ reads and checks certificate files; who serves them (HAProxy, the workers) is the primary's business.",
+      { path: "^src/tls/" },
+      { path: "^src/(fleet|haproxy|cli|primary|bus|worker|apps|supervise|metrics|dashboard|net)/" },
+    ),
+    forbid(
+      "errors-is-a-leaf",
+      "The error catalogue is imported from everywhere, so it imports nothing.",
+      { path: "^src/errors[.]ts$" },
+      { path: "^src/" },
     ),
     forbid(
       "states-is-a-leaf",

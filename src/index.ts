@@ -2,6 +2,6 @@
 export type { ConnectionData, Fleet, UpgradeRequest, WsfleetApp } from "./api/types.js";
 export type { Options } from "./config/validate.js";
 export { WsfleetError, type WsfleetErrorCode } from "./errors.js";
-export type { WorkerStatus } from "./fleet/worker.js";
+export type { WorkerStatus } from "./protocol/control.js";
 export type { Counters } from "./protocol/counters.js";
 export type { ProcessState } from "./supervise/states.js";

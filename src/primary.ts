@@ -4,7 +4,6 @@ import { realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { resolveAppModule } from "./cli/app-module.js";
 import { runClient } from "./cli/client.js";
 import { haproxyConfigText } from "./cli/haproxy-config.js";
 import { showLogs } from "./cli/logs.js";
@@ -12,15 +11,16 @@ import { parseCommandLine } from "./cli/program.js";
 import { reloadPrimary } from "./cli/reload.js";
 import { reloadCertificate } from "./cli/reload-cert.js";
 import { restartWorker } from "./cli/restart.js";
-import { runFleet } from "./cli/run.js";
 import { scalePrimary } from "./cli/scale.js";
-import { systemdNotifier } from "./cli/sd-notify.js";
 import { primaryStatus } from "./cli/status.js";
 import { stopPrimary } from "./cli/stop.js";
 import { systemdUnitText } from "./cli/systemd-unit.js";
 import { validateOptions } from "./config/validate.js";
 import { formatError, WsfleetError } from "./errors.js";
 import { createLogger, isJournalStream } from "./log/logger.js";
+import { resolveAppModule } from "./primary/app-module.js";
+import { runFleet } from "./primary/run.js";
+import { systemdNotifier } from "./primary/sd-notify.js";
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 

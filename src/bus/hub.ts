@@ -1,19 +1,10 @@
 import { chmodSync } from "node:fs";
 import net from "node:net";
 import { type FrameRun, FrameSplitter } from "../protocol/bus-frames.js";
+import type { HubStatus } from "../protocol/control.js";
 
 /** A worker that has this much of the bus queued and unread loses what comes next (at most once, counted). */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
-
-/** The hub's side of `wsfleet status` and /metrics. */
-export interface HubStatus {
-  /** Workers connected to the hub now. */
-  workers: number;
-  /** Publishes that came in from workers. */
-  forwarded: number;
-  /** Publishes a worker could not be given because it had MAX_QUEUED_BYTES unread. */
-  dropped: number;
-}
 
 /**
  * The embedded bus: a unix socket in the primary's runtime directory that every built-in worker connects to. A run of

@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
-import { WsfleetError } from "../errors.js";
+import { wsfleetError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { countFrames, type FrameRun } from "../protocol/bus-frames.js";
+// Its side of `wsfleet status` and /metrics; messages there are publishes (frames), not Redis commands.
+import type { BrokerStatus } from "../protocol/control.js";
 
 /** Each message on Redis starts with the publishing primary's id, so a fleet skips its own publishes coming back. */
 const ORIGIN_BYTES = 8;
@@ -10,22 +12,6 @@ const ORIGIN_BYTES = 8;
 const MAX_RECONNECT_DELAY_MS = 1000;
 /** A broker that does not answer at start within this is as unreachable as one that refuses. */
 const CONNECT_TIMEOUT_MS = 3000;
-
-/** The broker's side of `wsfleet status` and /metrics; messages are publishes (frames), not Redis commands. */
-export interface BrokerStatus {
-  /** The --broker URL, password hidden. */
-  url: string;
-  channel: string;
-  state: "connected" | "reconnecting";
-  /** Publishes of this fleet's workers sent to the broker. */
-  published: number;
-  /** Publishes of other fleets received from the broker and given to this fleet's workers. */
-  received: number;
-  /** Publishes lost because the broker was unreachable when they were made (at most once). */
-  dropped: number;
-  errors: number;
-  reconnects: number;
-}
 
 /** redis://:secret@host → redis://:***@host, for logs and status. */
 export function redactUrl(url: string): string {
@@ -93,10 +79,7 @@ export class RedisBroker {
     } catch (error) {
       publisher.disconnect();
       subscriber.disconnect();
-      throw new WsfleetError(
-        "WSFLEET_BROKER_UNREACHABLE",
-        `cannot reach --broker ${redactUrl(url)}: ${(lastError ?? (error as Error)).message}; start Redis there or fix --broker`,
-      );
+      throw wsfleetError("brokerUnreachable", redactUrl(url), (lastError ?? (error as Error)).message);
     }
     publisher.off("error", remember);
     subscriber.off("error", remember);

@@ -1,6 +1,6 @@
 import os from "node:os";
-import { invalidOption, WsfleetError } from "../errors.js";
-import { findPrimaries, isPrimary, type RunningPrimary } from "./runtime-dir.js";
+import { invalidOption, wsfleetError } from "../errors.js";
+import { findPrimaries, isPrimary, type RunningPrimary } from "./find-primaries.js";
 
 /**
  * The primary a command is about: `--pid`, or the only running one of this user, found in `runtimeDir`
@@ -19,11 +19,10 @@ export async function choosePrimary(
     return found.find((primary) => primary.pid === pid) ?? { pid, dir: "" };
   }
   if (found.length !== 1) {
-    throw new WsfleetError(
-      "WSFLEET_NO_PRIMARY",
-      found.length === 0
-        ? `no running wsfleet primary of this user found (in ${runtimeDir}/wsfleet-*/primary.pid); pass --pid <pid>, or --runtime-dir <dir> for a primary started with one (a systemd unit: /run/wsfleet)`
-        : `${found.length} running primaries found (pids ${found.map((each) => each.pid).join(", ")}); choose one with --pid <pid>`,
+    throw wsfleetError(
+      "noPrimary",
+      runtimeDir,
+      found.map((each) => each.pid),
     );
   }
   return found[0] as RunningPrimary;

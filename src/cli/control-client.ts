@@ -2,9 +2,10 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import type { RawOptions } from "../config/settings.js";
-import { WsfleetError } from "../errors.js";
+import { isErrorCode, WsfleetError, wsfleetError } from "../errors.js";
+import { CONTROL_SOCKET, type ErrorReport } from "../protocol/control.js";
 import { choosePrimary } from "./choose-primary.js";
-import { CONTROL_SOCKET, type RunningPrimary } from "./runtime-dir.js";
+import type { RunningPrimary } from "./find-primaries.js";
 
 /** A command's request to the primary's control socket: the answer's status code and body. */
 interface ControlAnswer {
@@ -16,10 +17,7 @@ interface ControlAnswer {
 export async function controlledPrimary(raw: RawOptions): Promise<RunningPrimary> {
   const primary = await choosePrimary(raw.pid, raw.runtimeDir);
   if (!primary.dir) {
-    throw new WsfleetError(
-      "WSFLEET_STATUS_FAILED",
-      `primary ${primary.pid} has no runtime directory of this user in ${raw.runtimeDir ?? os.tmpdir()}; pass the --runtime-dir it was started with (a systemd unit: /run/wsfleet)`,
-    );
+    throw wsfleetError("noRuntimeDir", primary.pid, raw.runtimeDir ?? os.tmpdir());
   }
   return primary;
 }
@@ -30,11 +28,16 @@ export async function controlledPrimary(raw: RawOptions): Promise<RunningPrimary
  */
 export function controlRequest(
   primary: RunningPrimary,
-  method: "GET" | "POST",
-  requestPath: string,
-  { onChunk, timeoutMs }: { onChunk?: (chunk: string) => void; timeoutMs?: number } = {},
+  request: string,
+  {
+    query,
+    onChunk,
+    timeoutMs,
+  }: { query?: Record<string, string>; onChunk?: (chunk: string) => void; timeoutMs?: number } = {},
 ): Promise<ControlAnswer> {
   const socketPath = path.join(primary.dir, CONTROL_SOCKET);
+  const [method, pathname] = request.split(" ");
+  const requestPath = query === undefined ? pathname : `${pathname}?${new URLSearchParams(query)}`;
   return new Promise<ControlAnswer>((resolve, reject) => {
     const req = http.request({ socketPath, method, path: requestPath, timeout: timeoutMs }, (res) => {
       let body = "";
@@ -50,7 +53,7 @@ export function controlRequest(
     req.on("error", reject);
     req.end();
   }).catch((error: Error) => {
-    throw new WsfleetError("WSFLEET_STATUS_FAILED", `primary ${primary.pid} did not answer: ${error.message}`, 1);
+    throw wsfleetError("primarySilent", primary.pid, error.message);
   });
 }
 
@@ -59,20 +62,15 @@ export function expectOk(answer: ControlAnswer, primary: RunningPrimary): string
   if (answer.statusCode === 200) return answer.body;
   // A refusal the primary reports as one of ours ({code, message, exitCode}, e.g. reload-cert) keeps its code.
   const reported = parseReport(answer.body);
-  if (reported?.code?.startsWith("WSFLEET_")) {
-    throw new WsfleetError(
-      reported.code as WsfleetError["code"],
-      reported.message ?? answer.body,
-      reported.exitCode ?? 1,
-    );
+  if (reported && isErrorCode(reported.code)) {
+    throw new WsfleetError(reported.code, reported.message ?? answer.body, reported.exitCode ?? 1);
   }
-  const code = answer.statusCode === 404 ? "WSFLEET_UNKNOWN_WORKER" : "WSFLEET_STATUS_FAILED";
-  throw new WsfleetError(code, `primary ${primary.pid}: ${answer.body}`, 1);
+  throw wsfleetError(answer.statusCode === 404 ? "unknownWorker" : "primaryRefused", primary.pid, answer.body);
 }
 
-function parseReport(body: string): { code?: string; message?: string; exitCode?: number } | undefined {
+function parseReport(body: string): Partial<ErrorReport> | undefined {
   try {
-    return JSON.parse(body) as { code?: string; message?: string; exitCode?: number };
+    return JSON.parse(body) as Partial<ErrorReport>;
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 import { parseInteger } from "../config/parsers.js";
 import type { RawOptions } from "../config/settings.js";
+import { CONTROL_REQUESTS, DEFAULT_LOG_LINES } from "../protocol/control.js";
 import { controlledPrimary, controlRequest, expectOk } from "./control-client.js";
-import { DEFAULT_LOG_LINES } from "./control-server.js";
 
 /**
  * `wsfleet logs [name] [-f]`: the last lines a worker printed (or, without a name, every worker's lines and the
@@ -17,8 +17,11 @@ export async function showLogs(
       ? DEFAULT_LOG_LINES
       : parseInteger("--lines", raw.lines, 0, 100_000, "how many of the last lines to show, for example --lines 50");
   const primary = await controlledPrimary(raw);
-  const query = new URLSearchParams({ lines: String(lines), ...(name === undefined ? {} : { name }) });
-  if (raw.follow) query.set("follow", "1");
-  const answer = await controlRequest(primary, "GET", `/logs?${query}`, { onChunk: write });
+  const query = {
+    lines: String(lines),
+    ...(name === undefined ? {} : { name }),
+    ...(raw.follow ? { follow: "1" } : {}),
+  };
+  const answer = await controlRequest(primary, CONTROL_REQUESTS.logs, { query, onChunk: write });
   expectOk(answer, primary);
 }

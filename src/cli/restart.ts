@@ -1,6 +1,6 @@
 import type { RawOptions } from "../config/settings.js";
+import { CONTROL_REQUESTS, type FleetStatus } from "../protocol/control.js";
 import { controlledPrimary, controlRequest, expectOk } from "./control-client.js";
-import type { FleetStatus } from "./control-server.js";
 import { formatStatus } from "./status.js";
 
 /**
@@ -9,8 +9,8 @@ import { formatStatus } from "./status.js";
  */
 export async function restartWorker(raw: RawOptions, name: string): Promise<string> {
   const primary = await controlledPrimary(raw);
-  const before = JSON.parse(expectOk(await controlRequest(primary, "GET", "/status"), primary)) as FleetStatus;
-  const body = expectOk(await controlRequest(primary, "POST", `/restart?name=${encodeURIComponent(name)}`), primary);
+  const before = JSON.parse(expectOk(await controlRequest(primary, CONTROL_REQUESTS.status), primary)) as FleetStatus;
+  const body = expectOk(await controlRequest(primary, CONTROL_REQUESTS.restart, { query: { name } }), primary);
   const after = JSON.parse(body) as FleetStatus;
   const pidOf = (status: FleetStatus) => status.workers.find((worker) => worker.name === name)?.pid ?? "-";
   const done = name === "all" ? "rolling restart done" : `${name}: restarted, pid ${pidOf(before)} → ${pidOf(after)}`;

@@ -1,7 +1,7 @@
 import { parseInteger } from "../config/parsers.js";
 import { MAX_WORKERS, type RawOptions } from "../config/settings.js";
+import { CONTROL_REQUESTS, type FleetStatus } from "../protocol/control.js";
 import { controlledPrimary, controlRequest, expectOk } from "./control-client.js";
-import type { FleetStatus } from "./control-server.js";
 import { formatStatus } from "./status.js";
 
 /** `wsfleet scale <n>`: grow or shrink the running fleet to n workers (HAProxy follows); prints the new status. */
@@ -14,7 +14,10 @@ export async function scalePrimary(raw: RawOptions, rawCount: string): Promise<s
     `a whole number of workers from 1 to ${MAX_WORKERS}, for example wsfleet scale 4`,
   );
   const primary = await controlledPrimary(raw);
-  const body = expectOk(await controlRequest(primary, "POST", `/scale?workers=${count}`), primary);
+  const body = expectOk(
+    await controlRequest(primary, CONTROL_REQUESTS.scale, { query: { workers: String(count) } }),
+    primary,
+  );
   const status = JSON.parse(body) as FleetStatus;
   return `scaled to ${status.workers.length} workers\n${formatStatus(status, Date.now())}`;
 }

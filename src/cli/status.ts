@@ -1,7 +1,7 @@
 import type { RawOptions } from "../config/settings.js";
+import { CONTROL_REQUESTS, type FleetStatus } from "../protocol/control.js";
 import { sumCounters } from "../protocol/counters.js";
 import { controlledPrimary, controlRequest, expectOk } from "./control-client.js";
-import type { FleetStatus } from "./control-server.js";
 
 function duration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
@@ -69,7 +69,7 @@ function formatBus(status: FleetStatus): string {
 /** `wsfleet status`: asks the running primary over its control socket. */
 export async function primaryStatus(raw: RawOptions): Promise<string> {
   const primary = await controlledPrimary(raw);
-  const body = expectOk(await controlRequest(primary, "GET", "/status", { timeoutMs: 5000 }), primary);
+  const body = expectOk(await controlRequest(primary, CONTROL_REQUESTS.status, { timeoutMs: 5000 }), primary);
   const status = JSON.parse(body) as FleetStatus;
   return raw.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, Date.now());
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RawOptions } from "../config/settings.js";
-import { WsfleetError } from "../errors.js";
+import { wsfleetError } from "../errors.js";
+import { CONTROL_REQUESTS } from "../protocol/control.js";
 import { controlledPrimary, controlRequest, expectOk } from "./control-client.js";
 
 /** How long `wsfleet stop` waits for the process to be gone once the primary said it is exiting. */
@@ -22,13 +23,13 @@ function isRunning(pid: number): boolean {
  */
 export async function stopPrimary(raw: RawOptions): Promise<{ text: string; exitCode: number }> {
   const primary = await controlledPrimary(raw);
-  const answer = JSON.parse(expectOk(await controlRequest(primary, "POST", "/stop"), primary)) as {
+  const answer = JSON.parse(expectOk(await controlRequest(primary, CONTROL_REQUESTS.stop), primary)) as {
     exitCode: number;
   };
   const deadline = Date.now() + EXIT_WAIT_MS;
   while (isRunning(primary.pid)) {
     if (Date.now() > deadline) {
-      throw new WsfleetError("WSFLEET_STATUS_FAILED", `primary ${primary.pid} stopped its workers but did not exit`, 1);
+      throw wsfleetError("primaryDidNotExit", primary.pid);
     }
     await sleep(20);
   }

@@ -1,7 +1,6 @@
 /** Parsers for option values: each one names the option, the value and what would be right when it fails. */
 import { invalidOption } from "../errors.js";
-
-export const MAX_PORT = 65535;
+import { MAX_PORT } from "../protocol/worker-env.js";
 
 export function parseInteger(option: string, value: string, min: number, max: number, hint: string): number {
   const trimmed = value.trim();
@@ -59,6 +58,17 @@ export function parseBytes(option: string, value: string, min: number, hint: str
   const bytes = match && unit ? Number(match[1]) * unit : Number.NaN;
   if (!Number.isSafeInteger(bytes) || bytes < min || bytes > 2 ** 31 - 1) throw invalidOption(option, value, hint);
   return bytes;
+}
+
+/** A byte count as a person writes it, the way parseBytes reads it back: 1048576 → "1MiB", 65536 → "64KiB". */
+export function bytesText(bytes: number): string {
+  for (const [unit, size] of [
+    ["MiB", 1024 * 1024],
+    ["KiB", 1024],
+  ] as const) {
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
 }
 
 /** One of a fixed set of words. */

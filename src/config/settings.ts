@@ -1,12 +1,12 @@
 /**
- * Every command-line option in one table, gunicorn's `Setting` in spirit: its flags, default, parser, help line, the
- * part of wsfleet that receives it and the commands that take it. Commander's help, validation and the README's
- * options table are all made from this table, so they cannot drift apart. Pure: no I/O.
+ * Every command-line option in one table, gunicorn's `Setting` in spirit: its flags, default, parser, help line and
+ * the commands that take it. Commander's help, validation and the options table of docs/options.md are all made
+ * from this table, so they cannot drift apart. Pure: no I/O.
  */
 import { invalidOption } from "../errors.js";
-import { CONNECTION_DEFAULTS } from "../protocol/worker-env.js";
+import { CONNECTION_DEFAULTS, MAX_PORT } from "../protocol/worker-env.js";
 import {
-  MAX_PORT,
+  bytesText,
   parseBytes,
   parseChoice,
   parseHost,
@@ -30,22 +30,6 @@ export type CommandName =
   | "logs"
   | "client";
 
-/** Which part of wsfleet receives the value: validate.ts hands each part its own slice. */
-type Part =
-  | "fleet"
-  | "supervision"
-  | "connections"
-  | "log"
-  | "metrics"
-  | "dashboard"
-  | "haproxy"
-  | "frontend"
-  | "haproxy-config"
-  | "tls"
-  | "control"
-  | "broker"
-  | "systemd";
-
 export interface Setting<T = unknown> {
   /** A switch takes no value: true when given. */
   readonly isSwitch?: true;
@@ -56,7 +40,6 @@ export interface Setting<T = unknown> {
   readonly default?: string;
   /** How the default reads in help and README when it is not a plain value. */
   readonly defaultText?: string;
-  readonly part: Part;
   readonly commands: readonly CommandName[];
   /** Names the option, the value and what would be right when the value is wrong. */
   readonly parse?: (value: string, option: string) => T;
@@ -76,7 +59,6 @@ function drainSeconds(flags: string, help: string, defaultMs: number, hint: stri
     flags,
     help,
     default: String(defaultMs / 1000),
-    part: "connections",
     commands: RUN,
     parse: (value: string, option: string) => parseSeconds(option, value, 0, hint),
   });
@@ -118,7 +100,6 @@ export const SETTINGS = {
     flags: "-w, --workers <n>",
     help: `how many workers (1–${MAX_WORKERS})`,
     defaultText: "`WEB_CONCURRENCY`, else the number of CPUs",
-    part: "fleet",
     commands: RUN_AND_CONFIG,
     parse: (value, option) => parseInteger(option, value, 1, MAX_WORKERS, WORKERS_HINT),
   }),
@@ -126,7 +107,6 @@ export const SETTINGS = {
     flags: "-p, --base-port <port>",
     help: "port of worker 0; worker _i_ listens on base-port + _i_",
     default: "8000",
-    part: "fleet",
     commands: RUN_AND_CONFIG,
     parse: (value, option) =>
       parseInteger(option, value, 1, MAX_PORT, `a port from 1 to ${MAX_PORT}, for example --base-port 8000`),
@@ -135,7 +115,6 @@ export const SETTINGS = {
     flags: "-H, --host <host>",
     help: "address the built-in workers listen on, and where `--exec` workers are probed",
     default: "localhost",
-    part: "fleet",
     commands: RUN_AND_CONFIG,
     parse: (value, option) => {
       const host = value.trim();
@@ -149,7 +128,6 @@ export const SETTINGS = {
     flags: "-n, --name <name>",
     help: "program name: workers are `<name>_00`, `<name>_01`, …",
     default: "websockets-test",
-    part: "fleet",
     commands: RUN_AND_CONFIG,
     parse: (value, option) => {
       if (NAME_PATTERN.test(value)) return value;
@@ -164,7 +142,6 @@ export const SETTINGS = {
     flags: "-e, --exec <command>",
     help: "run this command in each slot instead (through `/bin/sh`)",
     defaultText: "built-in echo",
-    part: "fleet",
     commands: RUN,
     parse: (value, option) =>
       parseNonEmpty(option, value, 'a command to run in each slot, for example --exec "python3 app.py"'),
@@ -173,7 +150,6 @@ export const SETTINGS = {
     flags: "--start-secs <s>",
     help: "seconds a worker must stay up, listening, to count as started (Supervisor's `startsecs`)",
     default: "1",
-    part: "supervision",
     commands: RUN,
     parse: (value, option) =>
       parseSeconds(
@@ -187,7 +163,6 @@ export const SETTINGS = {
     flags: "--start-retries <n>",
     help: "failed starts in a row before FATAL (Supervisor's `startretries`)",
     default: "3",
-    part: "supervision",
     commands: RUN,
     parse: (value, option) =>
       parseInteger(
@@ -202,7 +177,6 @@ export const SETTINGS = {
     flags: "--stop-timeout <s>",
     help: "seconds a stopping worker gets before SIGKILL (Supervisor's `stopwaitsecs`)",
     default: "10",
-    part: "supervision",
     commands: RUN,
     parse: (value, option) =>
       parseSeconds(
@@ -216,7 +190,6 @@ export const SETTINGS = {
     flags: "--log-format <f>",
     help: "`text` for people, `json` (one object a line on stdout) for machines",
     default: "text",
-    part: "log",
     commands: RUN,
     parse: (value, option) => parseChoice(option, value, ["text", "json"] as const, "text or json"),
   }),
@@ -224,7 +197,6 @@ export const SETTINGS = {
     flags: "--runtime-dir <dir>",
     help: "where the primary's private runtime directory (`wsfleet-<pid>-XXXXXX`: pid, control socket, HAProxy's config) goes; systemd's `RuntimeDirectory=`, for example `/run/wsfleet`; `status`, `reload` and the other commands look there",
     defaultText: "`$TMPDIR`, else `/tmp`",
-    part: "control",
     commands: ["run", "systemd-unit", "reload", "status", "scale", "restart", "stop", "logs"],
     parse: (value, option) =>
       parseNonEmpty(option, value, "a directory for the runtime directory, for example --runtime-dir /run/wsfleet"),
@@ -245,7 +217,6 @@ export const SETTINGS = {
     flags: "--shared-port <port>",
     help: "all workers listen on this one port with `SO_REUSEPORT` ([shared-port mode](#shared-port-mode))",
     defaultText: "off",
-    part: "fleet",
     commands: RUN,
     parse: (value, option) =>
       parseInteger(option, value, 1, MAX_PORT, "the one port all workers share, for example --shared-port 8080"),
@@ -254,7 +225,6 @@ export const SETTINGS = {
     flags: "--app <module>",
     help: "run your [WsfleetApp](#your-own-handler---app) in every built-in worker",
     defaultText: "built-in echo",
-    part: "fleet",
     commands: RUN,
     parse: (value, option) => parseNonEmpty(option, value, "a path to a module, for example --app ./handler.js"),
   }),
@@ -262,15 +232,13 @@ export const SETTINGS = {
     flags: "--broker <url>",
     help: "`redis://[:password@]host:port[/db]` (or `rediss://`): `fleet.publish` also reaches every fleet of the same `--name` on this Redis ([fleet-wide publish](#fleet-wide-publish-fleetpublish))",
     defaultText: "off: the workers of this fleet only",
-    part: "broker",
     commands: RUN,
     parse: parseBrokerUrl,
   }),
   maxPayload: setting({
     flags: "--max-payload <bytes>",
     help: "largest message accepted (python `websockets`' `max_size`); larger ones close with 1009; `KiB`/`MiB` allowed",
-    default: "1MiB",
-    part: "connections",
+    default: bytesText(CONNECTION_DEFAULTS.maxPayloadBytes),
     commands: RUN,
     parse: (value, option) =>
       parseBytes(option, value, 1, "a message size limit in bytes, or with KiB/MiB, for example --max-payload 1MiB"),
@@ -279,7 +247,6 @@ export const SETTINGS = {
     flags: "--idle-timeout <s>",
     help: "a silent connection gets a ping at half of this and is closed at the full time without an answer; 0 = off",
     default: String(CONNECTION_DEFAULTS.idleTimeoutSecs),
-    part: "connections",
     commands: RUN,
     parse: (value, option) => {
       const secs = parseInteger(
@@ -302,8 +269,7 @@ export const SETTINGS = {
   maxBackpressure: setting({
     flags: "--max-backpressure <bytes>",
     help: "bytes queued for a slow reader before it is closed",
-    default: "64KiB",
-    part: "connections",
+    default: bytesText(CONNECTION_DEFAULTS.maxBackpressureBytes),
     commands: RUN,
     parse: (value, option) =>
       parseBytes(
@@ -317,7 +283,6 @@ export const SETTINGS = {
     flags: "--compression <mode>",
     help: "permessage-deflate: `off`, `shared` or `dedicated`",
     default: CONNECTION_DEFAULTS.compression,
-    part: "connections",
     commands: RUN,
     parse: (value, option) =>
       parseChoice(
@@ -332,14 +297,12 @@ export const SETTINGS = {
     flags: "--trust-proxy",
     help: "take the client address from `X-Forwarded-For` (PROXY protocol v2 is always understood)",
     defaultText: "off",
-    part: "connections",
     commands: RUN,
   }),
   metrics: setting({
     flags: "--metrics <[host:]port>",
     help: "serve Prometheus metrics of every worker from the primary (host defaults to 127.0.0.1)",
     defaultText: "off",
-    part: "metrics",
     commands: RUN,
     parse: (value, option) => parseListenAddress(value, option, "the Prometheus endpoint, for example --metrics 9100"),
   }),
@@ -347,7 +310,6 @@ export const SETTINGS = {
     flags: "--dashboard <[host:]port>",
     help: "serve the live [dashboard](#dashboard---dashboard) (host defaults to 127.0.0.1; may be the `--metrics` port)",
     defaultText: "off",
-    part: "dashboard",
     commands: RUN,
     parse: (value, option) => parseListenAddress(value, option, "the dashboard, for example --dashboard 9200"),
   }),
@@ -355,7 +317,6 @@ export const SETTINGS = {
     flags: "--dashboard-token <token>",
     help: "the token the dashboard (and a shared `/metrics`) asks for; required when it listens beyond loopback",
     defaultText: "none",
-    part: "dashboard",
     commands: RUN,
     parse: (value, option) => {
       if (/^[\x21-\x7e]{16,}$/.test(value)) return value;
@@ -371,14 +332,12 @@ export const SETTINGS = {
     flags: "--haproxy",
     help: "run HAProxy in front of the workers, supervised, stopped last ([HAProxy parity mode](#haproxy-parity-mode))",
     defaultText: "off",
-    part: "haproxy",
     commands: RUN,
   }),
   haproxyBin: setting({
     flags: "--haproxy-bin <path>",
     help: "the haproxy executable",
     defaultText: "`haproxy` on PATH",
-    part: "haproxy",
     commands: RUN,
     parse: (value, option) =>
       parseNonEmpty(option, value, "the haproxy executable, for example --haproxy-bin /usr/sbin/haproxy"),
@@ -387,7 +346,6 @@ export const SETTINGS = {
     flags: "--frontend-host <host>",
     help: "address HAProxy's frontend binds",
     default: "localhost",
-    part: "frontend",
     commands: RUN_AND_CONFIG,
     parse: (value, option) => parseHost(option, value, "localhost"),
   }),
@@ -395,7 +353,6 @@ export const SETTINGS = {
     flags: "--frontend-port <port>",
     help: "port of HAProxy's frontend",
     default: "8080",
-    part: "frontend",
     commands: RUN_AND_CONFIG,
     parse: (value, option) => parsePort(option, value),
   }),
@@ -403,7 +360,6 @@ export const SETTINGS = {
     flags: "--haproxy-stats <h:p>",
     help: "HAProxy's stats page on `/` and its Prometheus exporter on `/metrics`, e.g. `127.0.0.1:8404`",
     defaultText: "none",
-    part: "frontend",
     commands: RUN_AND_CONFIG,
     parse: (value, option) => parseHostPort(option, value, "127.0.0.1:8404"),
   }),
@@ -411,7 +367,6 @@ export const SETTINGS = {
     flags: "--tunnel-timeout <s>",
     help: "seconds an idle WebSocket may stay open through HAProxy (`timeout tunnel`)",
     default: "3600",
-    part: "frontend",
     commands: RUN_AND_CONFIG,
     parse: (value, option) =>
       parseSeconds(
@@ -425,7 +380,6 @@ export const SETTINGS = {
     flags: "--tls-cert <file>",
     help: "serve `wss://`: the certificate (PEM, chain after it allowed, the key too if there is no `--tls-key`); HAProxy terminates TLS with `--haproxy`, the workers without ([TLS](#tls-wss))",
     defaultText: "off (plain `ws://`)",
-    part: "tls",
     commands: RUN_AND_CONFIG,
     parse: (value, option) => parseNonEmpty(option, value, "a PEM certificate file, for example --tls-cert cert.pem"),
   }),
@@ -433,59 +387,50 @@ export const SETTINGS = {
     flags: "--tls-key <file>",
     help: "the private key (PEM, unencrypted) of `--tls-cert`",
     defaultText: "the key in the `--tls-cert` file",
-    part: "tls",
     commands: RUN_AND_CONFIG,
     parse: (value, option) => parseNonEmpty(option, value, "a PEM private key file, for example --tls-key key.pem"),
   }),
   serverHosts: setting({
     flags: "--server-hosts <list>",
     help: "fleets on several hosts, each host:first-last, comma-separated (instead of --host/--base-port/--workers)",
-    part: "haproxy-config",
     commands: ["haproxy-config"],
   }),
   statsSocket: setting({
     flags: "--stats-socket <path>",
     help: "add a runtime API socket (stats socket <path> mode 600 level admin)",
-    part: "haproxy-config",
     commands: ["haproxy-config"],
   }),
   seed: setting({
     isSwitch: true,
     flags: "--seed",
     help: "print the guide's haproxy.cfg exactly, for comparison",
-    part: "haproxy-config",
     commands: ["haproxy-config"],
   }),
   pid: setting({
     flags: "--pid <pid>",
     help: "the primary's pid (default: the one running primary of this user)",
-    part: "control",
     commands: ["reload", "reload-cert", "status", "scale", "restart", "stop", "logs"],
   }),
   json: setting({
     isSwitch: true,
     flags: "--json",
     help: "print the status as JSON",
-    part: "control",
     commands: ["status"],
   }),
   follow: setting({
     isSwitch: true,
     flags: "-f, --follow",
     help: "keep printing new lines as they come (like tail -f)",
-    part: "control",
     commands: ["logs"],
   }),
   lines: setting({
     flags: "--lines <n>",
     help: "how many of the last lines to show first (default: 50)",
-    part: "control",
     commands: ["logs"],
   }),
   user: setting({
     flags: "--user <name>",
     help: "the unit's `User=`: the account the fleet runs as (default: root, as systemd does without `User=`)",
-    part: "systemd",
     commands: ["systemd-unit"],
     parse: (value, option) => {
       if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(value)) return value;

@@ -2,10 +2,11 @@
  * Validation, once at start: the command line's strings become one frozen `Options`, cut into the slice each part
  * receives. Pure: it reads no file, no environment and no clock; what it needs from outside comes in `defaults`.
  */
-import { invalidOption, WsfleetError } from "../errors.js";
+import { invalidOption, wsfleetError } from "../errors.js";
 import type { LogFormat } from "../log/logger.js";
 import type { ConnectionSettings } from "../protocol/worker-env.js";
-import { MAX_PORT, parseInteger } from "./parsers.js";
+import { MAX_PORT } from "../protocol/worker-env.js";
+import { parseInteger } from "./parsers.js";
 import {
   longFlag,
   MAX_WORKERS,
@@ -195,10 +196,7 @@ function validateDashboardOptions(raw: RawOptions): DashboardOptions | undefined
     return undefined;
   }
   if (token === undefined && !isLoopback(address.host)) {
-    throw new WsfleetError(
-      "WSFLEET_INVALID_OPTION",
-      `--dashboard ${raw.dashboard} listens beyond loopback, where anyone who reaches it could watch the fleet: add --dashboard-token <token> (at least 16 characters, for example $(openssl rand -hex 16)), or use --dashboard 127.0.0.1:${address.port}`,
-    );
+    throw wsfleetError("dashboardBeyondLoopback", raw.dashboard, address.port);
   }
   const metrics = settingValue(raw, "metrics");
   if (metrics && metrics.port === address.port && metrics.host !== address.host) {

@@ -1,5 +1,4 @@
-import type { WorkerStatus } from "../fleet/worker.js";
-import type { BalancerStatus } from "../haproxy/balancer.js";
+import type { BalancerStatus, WorkerStatus } from "../protocol/control.js";
 
 /** One worker's row on the dashboard. */
 export interface WorkerRow {

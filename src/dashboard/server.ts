@@ -2,9 +2,8 @@ import { readFileSync } from "node:fs";
 import type http from "node:http";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { WorkerStatus } from "../fleet/worker.js";
-import type { BalancerStatus } from "../haproxy/balancer.js";
 import { hasToken, type RequestHandler } from "../net/http-server.js";
+import type { BalancerStatus, WorkerStatus } from "../protocol/control.js";
 import { type DashboardFrame, Sampler } from "./samples.js";
 
 /** The page is fed once a second (the workers report their counters once a second too). */

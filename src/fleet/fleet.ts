@@ -2,17 +2,14 @@ import { EventEmitter } from "node:events";
 import type { FleetOptions, SupervisionOptions } from "../config/validate.js";
 import type { Logger } from "../log/logger.js";
 import { CLOSE_SERVICE_RESTART } from "../protocol/close-codes.js";
+import { MAX_PORT } from "../protocol/worker-env.js";
 import type { Clock } from "../supervise/clock.js";
-import { DEFAULT_RESTART_POLICY } from "../supervise/restart-policy.js";
+import type { ProcessGroupWatcher } from "../supervise/process-group.js";
+import { restartPolicyWith } from "../supervise/restart-policy.js";
+import { SETTLED_STATES } from "../supervise/states.js";
 import type { LoadBalancer } from "./load-balancer.js";
 import { type Slot, slotFor } from "./slot.js";
-import { FleetWorker, type FleetWorkerDeps, type WorkerStatus } from "./worker.js";
-
-/** The orphan guard, as the fleet sees it: told of every process group that starts and ends. */
-interface GroupWatcher {
-  watch(pgid: number): void;
-  unwatch(pgid: number): void;
-}
+import { FleetWorker, type FleetWorkerDeps, type FleetWorkerStatus } from "./worker.js";
 
 export interface FleetDeps {
   logger: Logger;
@@ -20,7 +17,8 @@ export interface FleetDeps {
   readiness: FleetWorkerDeps["readiness"];
   probeReady: FleetWorkerDeps["probeReady"];
   clock: Clock;
-  groups: GroupWatcher;
+  /** The orphan guard: told of every process group that starts and ends. */
+  groups: ProcessGroupWatcher;
   signalGroup(pgid: number, signal: NodeJS.Signals): void;
   /** Throws WSFLEET_PORT_IN_USE (naming `option`) when `port` cannot be bound on `host`. */
   assertPortFree(host: string, port: number, option: string): Promise<void>;
@@ -59,7 +57,7 @@ export class Fleet extends EventEmitter {
 
   /** Resolves once every slot has settled: RUNNING, or FATAL after its retries. */
   async settled(): Promise<void> {
-    await Promise.all(this.workers.map((worker) => worker.process.waitFor(["RUNNING", "FATAL", "STOPPED"])));
+    await Promise.all(this.workers.map((worker) => worker.process.waitFor(SETTLED_STATES)));
   }
 
   /** Whether every worker is RUNNING: what systemd's READY=1 waits for. */
@@ -81,7 +79,7 @@ export class Fleet extends EventEmitter {
     return this.workers.length;
   }
 
-  status(): WorkerStatus[] {
+  status(): FleetWorkerStatus[] {
     return this.workers.map((worker) => worker.status());
   }
 
@@ -117,7 +115,7 @@ export class Fleet extends EventEmitter {
       const worker = this.workers.find((each) => each.slot.name === name);
       if (!worker || this.stopped) return false;
       await this.restartOne(worker);
-      await worker.process.waitFor(["RUNNING", "FATAL", "STOPPED"]);
+      await worker.process.waitFor(SETTLED_STATES);
       return true;
     });
   }
@@ -173,8 +171,8 @@ export class Fleet extends EventEmitter {
     if (this.stopped) return;
     const { host, ports } = this.options;
     const slot = slotFor(this.options.name, ports, this.workers.length);
-    if (slot.port > 65535) {
-      this.deps.logger.event("warn", "scale", `not adding a worker: port ${slot.port} is past 65535`);
+    if (slot.port > MAX_PORT) {
+      this.deps.logger.event("warn", "scale", `not adding a worker: port ${slot.port} is past ${MAX_PORT}`);
       return;
     }
     try {
@@ -187,7 +185,7 @@ export class Fleet extends EventEmitter {
     const worker = this.addSlot();
     this.deps.logger.event("info", "scale", `added worker ${slot.name} on port ${slot.port}`);
     if (!this.balancer) return;
-    await worker.process.waitFor(["RUNNING", "FATAL", "STOPPED"]);
+    await worker.process.waitFor(SETTLED_STATES);
     await this.balancer.add(slot, this.workers.length).catch((error: Error) => {
       this.deps.logger.event("error", "scale", `${slot.name} gets no traffic: ${error.message}`);
     });
@@ -241,7 +239,7 @@ export class Fleet extends EventEmitter {
       readiness: deps.readiness,
       probeReady: deps.probeReady,
       logger: deps.logger,
-      policy: { ...DEFAULT_RESTART_POLICY, startRetries: supervision.startRetries },
+      policy: restartPolicyWith(supervision),
       startSecs: supervision.startSecs,
       stopTimeoutMs: supervision.stopTimeoutMs,
       clock: deps.clock,

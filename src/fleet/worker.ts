@@ -1,8 +1,9 @@
 import type { ChildProcess } from "node:child_process";
+import type { WorkerStatus } from "../protocol/control.js";
 import type { Counters } from "../protocol/counters.js";
 import { isWorkerMessage, type PrimaryToWorker } from "../protocol/messages.js";
 import type { ProcessState } from "../supervise/states.js";
-import { type ProcessStatus, SupervisedProcess, type SupervisedProcessDeps } from "../supervise/supervised-process.js";
+import { SupervisedProcess, type SupervisedProcessDeps } from "../supervise/supervised-process.js";
 import type { Slot } from "./slot.js";
 
 /**
@@ -11,11 +12,8 @@ import type { Slot } from "./slot.js";
  */
 type Readiness = "ipc" | "probe" | "uptime";
 
-export interface WorkerStatus extends ProcessStatus {
-  port: number;
-  /** The latest counters the worker reported (built-in workers, once a second). */
-  counters: Counters | undefined;
-}
+/** A slot's status, as `wsfleet status` carries it, with Supervisor's states. */
+export type FleetWorkerStatus = WorkerStatus<ProcessState>;
 
 export interface FleetWorkerDeps
   extends Omit<SupervisedProcessDeps, "spawn" | "readiness" | "onSpawn" | "readyDetail" | "fields"> {
@@ -58,7 +56,7 @@ export class FleetWorker {
     return this.process.state;
   }
 
-  status(): WorkerStatus {
+  status(): FleetWorkerStatus {
     return { ...this.process.status(), port: this.slot.port, counters: this.counters };
   }
 

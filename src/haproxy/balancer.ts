@@ -4,9 +4,10 @@ import type { HaproxyOptions, SupervisionOptions } from "../config/validate.js";
 import type { Logger } from "../log/logger.js";
 import { assertResolves, listenAddresses } from "../net/listen-addresses.js";
 import { assertPortFree } from "../net/port-check.js";
-import { systemClock } from "../supervise/clock.js";
-import { killGroup } from "../supervise/process-group.js";
-import { DEFAULT_RESTART_POLICY } from "../supervise/restart-policy.js";
+import type { BalancerStatus } from "../protocol/control.js";
+import type { Clock } from "../supervise/clock.js";
+import type { ProcessGroupWatcher } from "../supervise/process-group.js";
+import { restartPolicyWith } from "../supervise/restart-policy.js";
 import type { SupervisedProcess } from "../supervise/supervised-process.js";
 import { checkConfigFile, resolveHaproxyBinary } from "./check.js";
 import { formatAddress, renderConfig, serverCheckArguments } from "./config.js";
@@ -16,20 +17,7 @@ import { RuntimeClient } from "./runtime.js";
 
 /** How long a replaced worker may take to be seen UP by HAProxy's checks (inter 1s, rise 1) before we give up. */
 const ADMIT_TIMEOUT_MS = 15_000;
-
-export interface BalancerStatus {
-  pid: number | undefined;
-  state: string;
-  restarts: number;
-  /** Server name → HAProxy's operational state (UP, DOWN...), with its admin state when not READY (DRAIN, MAINT). */
-  servers: Record<string, string>;
-}
-
-/** The orphan guard, as HAProxy's supervision sees it. */
-export interface ProcessGroupWatcher {
-  watch(pgid: number): void;
-  unwatch(pgid: number): void;
-}
+const POLL_INTERVAL_MS = 100;
 
 /** What HAProxy needs to know of the servers behind it: `<name>_NN` on `host`, ports from `basePort`. */
 interface BackendServers {
@@ -51,31 +39,49 @@ export interface BalancerSettings {
   readonly tlsCrtFile?: string | undefined;
 }
 
+/** What the runtime API client does for the balancer (RuntimeClient; a recording fake in tests). */
+type RuntimeApi = Pick<
+  RuntimeClient,
+  "socketPath" | "send" | "isAnswering" | "setServerState" | "serverState" | "serverStates" | "replaceCertificate"
+>;
+
+/** Injected, as the fleet's are: time, the process-group killer, and the runtime API client. */
+export interface BalancerDeps {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  signalGroup(pgid: number, signal: NodeJS.Signals): void;
+  /** The client of HAProxy's runtime API socket; by default a RuntimeClient on `socketPath`. */
+  connectRuntime?(socketPath: string): RuntimeApi;
+}
+
 /**
  * `--haproxy`: the HAProxy in front of this primary's workers. Prepares a private runtime directory with a config
  * that passed `haproxy -c`, supervises the haproxy process, and takes workers out of and back into rotation over
  * the runtime API during a rolling restart.
  */
 export class HaproxyBalancer {
-  readonly runtime: RuntimeClient;
+  readonly runtime: RuntimeApi;
+  private readonly logger: Logger;
   private process: SupervisedProcess | undefined;
   private model: HaproxyModel | undefined;
 
   private constructor(
     private readonly settings: BalancerSettings,
-    private readonly logger: Logger,
+    private readonly deps: BalancerDeps,
     private readonly bin: string,
     readonly runtimeDir: string,
     readonly configPath: string,
   ) {
-    this.runtime = new RuntimeClient(path.join(runtimeDir, "haproxy.sock"));
+    const socketPath = path.join(runtimeDir, "haproxy.sock");
+    this.runtime = deps.connectRuntime?.(socketPath) ?? new RuntimeClient(socketPath);
+    this.logger = deps.logger;
   }
 
   /**
    * Everything that can fail on bad input, before any process starts: binary, ports, `haproxy -c`. The config and
    * the runtime API socket go in the primary's private runtime directory (mode 700), removed when the primary exits.
    */
-  static async prepare(settings: BalancerSettings, logger: Logger, runtimeDir: string): Promise<HaproxyBalancer> {
+  static async prepare(settings: BalancerSettings, deps: BalancerDeps, runtimeDir: string): Promise<HaproxyBalancer> {
     const { haproxy } = settings;
     const bin = await resolveHaproxyBinary(haproxy.bin);
     await assertResolves(haproxy.frontend.host, "--frontend-host");
@@ -90,7 +96,7 @@ export class HaproxyBalancer {
         host: "--haproxy-stats",
       });
     }
-    const balancer = new HaproxyBalancer(settings, logger, bin, runtimeDir, path.join(runtimeDir, "haproxy.cfg"));
+    const balancer = new HaproxyBalancer(settings, deps, bin, runtimeDir, path.join(runtimeDir, "haproxy.cfg"));
     await balancer.writeConfig(settings.servers.count);
     return balancer;
   }
@@ -104,10 +110,10 @@ export class HaproxyBalancer {
       env,
       port: haproxy.frontend.port,
       logger: this.logger,
-      clock: systemClock,
-      policy: { ...DEFAULT_RESTART_POLICY, startRetries: supervision.startRetries },
+      clock: this.deps.clock,
+      policy: restartPolicyWith(supervision),
       isAnswering: () => this.runtime.isAnswering(),
-      signalGroup: killGroup,
+      signalGroup: this.deps.signalGroup,
       onGroupStart: (pgid) => guard.watch(pgid),
       onGroupEnd: (pgid) => guard.unwatch(pgid),
       stopTimeoutMs: supervision.stopTimeoutMs,
@@ -143,13 +149,14 @@ export class HaproxyBalancer {
   }
 
   async admit(server: string): Promise<void> {
-    const deadline = Date.now() + ADMIT_TIMEOUT_MS;
+    const { clock } = this.deps;
+    const deadline = clock.now() + ADMIT_TIMEOUT_MS;
     let operational = "unknown";
-    while (Date.now() < deadline) {
+    while (clock.now() < deadline) {
       const state = await this.runtime.serverState(GUIDE_NAME, server).catch(() => undefined);
       operational = state?.operational ?? operational;
       if (operational === "UP") break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await this.pause();
     }
     // Ready even when the checks have not seen it UP yet: a server left in drain would never serve again.
     await this.runtime.setServerState(GUIDE_NAME, server, "ready").catch(() => {});
@@ -161,14 +168,20 @@ export class HaproxyBalancer {
 
   /** Resolves true once HAProxy's checks see every one of `servers` UP, false if they do not within `timeoutMs`. */
   async waitUntilUp(servers: readonly string[], timeoutMs = ADMIT_TIMEOUT_MS): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    const { clock } = this.deps;
+    const deadline = clock.now() + timeoutMs;
+    while (clock.now() < deadline) {
       const states = await this.runtime.serverStates(GUIDE_NAME).catch(() => []);
       const up = new Set(states.filter((state) => state.operational === "UP").map((state) => state.server));
       if (servers.every((server) => up.has(server))) return true;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await this.pause();
     }
     return false;
+  }
+
+  /** Between two looks at HAProxy's server states (its checks run every second). */
+  private pause(): Promise<void> {
+    return new Promise((resolve) => this.deps.clock.setTimeout(resolve, POLL_INTERVAL_MS));
   }
 
   /** The config for `workers` servers, checked with `haproxy -c`; what a restarted haproxy reads. */

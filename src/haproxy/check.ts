@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { access, constants } from "node:fs/promises";
 import path from "node:path";
-import { WsfleetError } from "../errors.js";
+import { wsfleetError } from "../errors.js";
 
 /** Finds `bin` (a path, or a name on PATH) or fails saying how to install HAProxy. */
 export async function resolveHaproxyBinary(bin: string, searchPath = process.env.PATH ?? ""): Promise<string> {
@@ -15,12 +15,7 @@ export async function resolveHaproxyBinary(bin: string, searchPath = process.env
     )
       return candidate;
   }
-  throw new WsfleetError(
-    "WSFLEET_HAPROXY_NOT_FOUND",
-    bin.includes("/")
-      ? `--haproxy-bin ${JSON.stringify(bin)} is not an executable file; pass the path of haproxy, or install it (Debian/Ubuntu: apt-get install -y haproxy)`
-      : `no ${JSON.stringify(bin)} on PATH; install HAProxy (Debian/Ubuntu: apt-get install -y haproxy) or pass --haproxy-bin /path/to/haproxy`,
-  );
+  throw wsfleetError("haproxyNotFound", bin);
 }
 
 /** `haproxy -c -f <file>`: resolves when HAProxy accepts the file, throws with HAProxy's own error text when not. */
@@ -32,12 +27,7 @@ export function checkConfigFile(bin: string, configPath: string): Promise<void> 
         return;
       }
       const output = `${stdout}${stderr}`.trim() || error.message;
-      reject(
-        new WsfleetError(
-          "WSFLEET_HAPROXY_CONFIG_INVALID",
-          `haproxy -c rejected the generated config ${configPath}:\n${output}\nthis is a wsfleet bug unless an option value is at fault; check --frontend-host, --frontend-port and --haproxy-stats`,
-        ),
-      );
+      reject(wsfleetError("haproxyConfigInvalid", configPath, output));
     });
   });
 }

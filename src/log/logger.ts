@@ -4,10 +4,12 @@ export type LogFormat = "text" | "json";
 
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
+export type LogLevel = "info" | "warn" | "error";
+
 /** Lifecycle events from the primary and prefixed lines from workers, as text for people or JSON lines for machines. */
 export interface Logger {
   /** A primary event: `event` is a stable machine name (spawned, ready, exited, backoff, fatal...). */
-  event(level: "info" | "warn" | "error", event: string, message: string, fields?: LogFields): void;
+  event(level: LogLevel, event: string, message: string, fields?: LogFields): void;
   /** One line a worker wrote. */
   workerLine(processName: string, stream: "stdout" | "stderr", line: string): void;
 }

@@ -1,5 +1,4 @@
-import type { HubStatus } from "../bus/hub.js";
-import type { BrokerStatus } from "../bus/redis-broker.js";
+import type { BrokerStatus, HubStatus } from "../protocol/control.js";
 
 /** The primary's bus and broker, as Prometheus text: appended to the workers' metrics. Pure. */
 export function renderBusMetrics(hub: HubStatus, broker: BrokerStatus | undefined): string {

@@ -1,6 +1,5 @@
 import { Counter, Gauge, Registry } from "prom-client";
-import type { WorkerStatus } from "../fleet/worker.js";
-import type { BalancerStatus } from "../haproxy/balancer.js";
+import type { BalancerStatus, WorkerStatus } from "../protocol/control.js";
 import type { Counters } from "../protocol/counters.js";
 import type { ProcessState } from "../supervise/states.js";
 

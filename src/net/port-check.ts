@@ -1,6 +1,6 @@
 import { readdir, readFile, readlink } from "node:fs/promises";
 import net from "node:net";
-import { invalidOption, type PortHolder, portInUse } from "../errors.js";
+import { invalidOption, type PortHolder, wsfleetError } from "../errors.js";
 import { listenAddresses } from "./listen-addresses.js";
 
 const TCP_LISTEN = "0A";
@@ -67,7 +67,8 @@ export interface PortOptionNames {
 async function assertAddressFree(host: string, address: string, port: number, options: PortOptionNames): Promise<void> {
   const error = await tryListen(address, port);
   if (!error) return;
-  if (error.code === "EADDRINUSE") throw portInUse(host, port, await findPortHolder(port), options.port);
+  if (error.code === "EADDRINUSE")
+    throw wsfleetError("portInUse", host, port, await findPortHolder(port), options.port);
   if (error.code === "EACCES") {
     throw invalidOption(options.port, port, "a port this user may bind (1024 or above unless run as root)");
   }

@@ -4,6 +4,9 @@
  */
 import { processName } from "./naming.js";
 
+/** The highest TCP port: worker i of a fleet listens on base port + i, which must stay at or below it. */
+export const MAX_PORT = 65535;
+
 export type Compression = "off" | "shared" | "dedicated";
 
 /** How the built-in worker treats connections: limits, compression, drain. */
@@ -109,7 +112,7 @@ export function decodeWorkerEnv(env: NodeJS.ProcessEnv): WorkerSettings {
     throw new Error(`WSFLEET_COMPRESSION must be off, shared or dedicated, got ${JSON.stringify(compression)}`);
   }
   const defaults = CONNECTION_DEFAULTS;
-  const port = integer(env, "PORT", undefined, 1, 65535);
+  const port = integer(env, "PORT", undefined, 1, MAX_PORT);
   return Object.freeze({
     workerName: env.SUPERVISOR_PROCESS_NAME || `worker-${port}`,
     host: env.WSFLEET_HOST || "localhost",

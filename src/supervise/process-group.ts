@@ -1,3 +1,9 @@
+/** Who is told of every process group that starts and ends (the orphan guard), so none outlives the primary. */
+export interface ProcessGroupWatcher {
+  watch(pgid: number): void;
+  unwatch(pgid: number): void;
+}
+
 /** Signals a whole process group (Supervisor's stopasgroup/killasgroup); a group that is gone is fine. */
 export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
   try {

@@ -27,6 +27,11 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = Object.freeze({
   stableUptimeMs: 30_000,
 });
 
+/** The policy for a process under the user's supervision settings: only `--start-retries` is theirs to set. */
+export function restartPolicyWith(supervision: { readonly startRetries: number }): RestartPolicy {
+  return Object.freeze({ ...DEFAULT_RESTART_POLICY, startRetries: supervision.startRetries });
+}
+
 export interface RestartHistory {
   /** Failed starts in a row (exits before RUNNING). */
   readonly failedStarts: number;

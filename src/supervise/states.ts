@@ -4,6 +4,12 @@
  */
 export type ProcessState = "STOPPED" | "STARTING" | "RUNNING" | "BACKOFF" | "STOPPING" | "EXITED" | "FATAL";
 
+/**
+ * Where a process rests until told otherwise: up (RUNNING), given up (FATAL) or stopped. Supervisor's STOPPED_STATES
+ * and RUNNING_STATES in one: what "the fleet has settled" waits for.
+ */
+export const SETTLED_STATES: readonly ProcessState[] = Object.freeze(["RUNNING", "FATAL", "STOPPED"]);
+
 /** From each state, the states a process may enter next; anything else is a bug and is refused. */
 export const TRANSITIONS: Readonly<Record<ProcessState, readonly ProcessState[]>> = Object.freeze({
   // start() from rest, or a restart after a deliberate stop (rolling restart, supervisorctl restart).

@@ -6,6 +6,9 @@ import type { Clock } from "./clock.js";
 import { decideRestart, FRESH_HISTORY, type RestartHistory, type RestartPolicy } from "./restart-policy.js";
 import { canTransition, IllegalTransitionError, type ProcessState } from "./states.js";
 
+/** After an exit, how long the last output may take to be read ('close') before the exit is decided without it. */
+const CLOSE_WAIT_MS = 1000;
+
 export interface SupervisedProcessDeps {
   /** Starts the process in its own process group (detached), stdout/stderr piped. */
   spawn(): ChildProcess;
@@ -111,9 +114,10 @@ export class SupervisedProcess extends EventEmitter {
       // Whatever the leader left behind in its group goes with it (no orphans), which also lets 'close' come.
       if (child.pid !== undefined) this.deps.signalGroup(child.pid, "SIGKILL");
       // Decide on 'close', once the last output lines are read; a straggler outside the group can't hold us long.
-      const fallback = setTimeout(() => this.onExit(child, code, signal), 1000);
+      const { clock } = this.deps;
+      const fallback = clock.setTimeout(() => this.onExit(child, code, signal), CLOSE_WAIT_MS);
       child.once("close", () => {
-        clearTimeout(fallback);
+        clock.clearTimeout(fallback);
         this.onExit(child, code, signal);
       });
     });
@@ -171,7 +175,7 @@ export class SupervisedProcess extends EventEmitter {
   }
 
   /** Resolves when the state is one of `wanted`, rejects when it is one of `failed`. */
-  waitFor(wanted: ProcessState[], failed: ProcessState[] = []): Promise<void> {
+  waitFor(wanted: readonly ProcessState[], failed: readonly ProcessState[] = []): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = (state: ProcessState) => {
         if (wanted.includes(state)) {

@@ -3,7 +3,7 @@
  * to it, not expired. Pure: the texts and the time come in, node:crypto parses them; no file is read here.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
-import { WsfleetError } from "../errors.js";
+import { type WsfleetError, wsfleetError } from "../errors.js";
 
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const KEY_BLOCK = /-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----[\s\S]+?-----END \1-----/;
@@ -11,7 +11,7 @@ const EXPIRY_WARNING_MS = 14 * 24 * 3600 * 1000;
 
 /** A TLS file that cannot be served: names the option, the file, what is wrong and the fix; exit 2. */
 export function tlsProblem(option: string, file: string, problem: string): WsfleetError {
-  return new WsfleetError("WSFLEET_TLS_INVALID", `${option} ${JSON.stringify(file)}: ${problem}`);
+  return wsfleetError("tlsFileInvalid", option, file, problem);
 }
 
 export interface TlsSource {
@@ -37,10 +37,7 @@ function parseKey(option: string, file: string, text: string): { pem: string; ke
   const match = KEY_BLOCK.exec(text);
   if (!match) {
     throw option === "--tls-cert"
-      ? new WsfleetError(
-          "WSFLEET_TLS_INVALID",
-          `--tls-key missing: the certificate file ${JSON.stringify(file)} holds no private key; pass --tls-key <file> or append the key to the certificate file`,
-        )
+      ? wsfleetError("tlsKeyMissing", file)
       : tlsProblem(option, file, "holds no PEM private key (-----BEGIN PRIVATE KEY-----); pass the key file");
   }
   if (match[1] === "ENCRYPTED PRIVATE KEY") {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { describeClose } from "../../dist/cli/client.js";
+import { isPrimaryCommandLine } from "../../dist/cli/find-primaries.js";
 import { parseCommandLine } from "../../dist/cli/program.js";
-import { isPrimaryCommandLine } from "../../dist/cli/runtime-dir.js";
 import { validateOptions } from "../../dist/config/validate.js";
 import { Sampler } from "../../dist/dashboard/samples.js";
 import { WsfleetError } from "../../dist/errors.js";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { startWarnings } from "../../dist/cli/start-warnings.js";
 import { validateOptions } from "../../dist/config/validate.js";
 import { haproxyConnectionsFor } from "../../dist/haproxy/model.js";
+import { startWarnings } from "../../dist/primary/start-warnings.js";
 import { closedBy } from "../../dist/worker/drain-spread.js";
 
 const defaults = { webConcurrency: undefined, cpuCount: 2 };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { test } from "node:test";
-import { EXIT_INTERRUPTED, Primary, SIGNAL_TABLE } from "../../dist/cli/primary.js";
+import { EXIT_INTERRUPTED, Primary, SIGNAL_TABLE } from "../../dist/primary/lifecycle.js";
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -145,4 +145,98 @@ test("the commands take the signals' paths: scale, restart one or all, stop with
   assert.deepEqual(exits, [0]);
   await primary.scale(2);
   assert.ok(!calls.includes("scaleTo 2"), "no scaling while stopping");
+});
+
+test("a failed start step stops what has started in the same order, does not exit, and hands the error on", async () => {
+  const { primary, calls, exits, release } = setup();
+  const failing = primary.failStart(new Error("port 9100 taken"));
+  await flush();
+  assert.equal(primary.isStopping, true, "signals from now on change nothing");
+  release();
+  await assert.rejects(failing, /port 9100 taken/);
+  assert.deepEqual(calls, ["fleet.stop", "balancer.stop", "guard.close"]);
+  assert.deepEqual(exits, [], "the entry point prints the error and exits with its code");
+});
+
+/** A fleet whose workers' states the test sets; `change()` wakes whoever waits for the next state change. */
+function readinessSetup({ balancerUp }) {
+  const calls = [];
+  let states = ["STARTING", "STARTING"];
+  let wake = () => {};
+  const fleet = {
+    size: 2,
+    settled: async () => {},
+    allRunning: () => states.every((state) => state === "RUNNING"),
+    status: () => states.map((state, index) => ({ name: `w_0${index}`, state })),
+    nextStateChange: () =>
+      new Promise((resolve) => {
+        wake = resolve;
+      }),
+    summary: () => `${states.filter((state) => state === "RUNNING").length} of 2 workers RUNNING`,
+  };
+  const balancer = {
+    stop: async () => {},
+    kill: () => {},
+    waitUntilUp: async (names) => calls.push(`waitUntilUp ${names.join(",")}`) && balancerUp.shift(),
+  };
+  const primary = new Primary({
+    fleet,
+    balancer,
+    guard: { close: async () => {} },
+    logger: { event: (level, event, message) => calls.push(`${level} ${event}: ${message}`), workerLine: () => {} },
+    service: { notify: async (...assignments) => calls.push(`notify ${assignments.join(" ")}`) },
+    exit: () => {},
+  });
+  const change = (next) => {
+    states = next;
+    wake();
+  };
+  return { primary, calls, change };
+}
+
+test("ready: READY=1 only once every worker is RUNNING and HAProxy sees them UP; a FATAL worker holds it back, said once", async () => {
+  const { primary, calls, change } = readinessSetup({ balancerUp: [false, true] });
+  const ready = primary.becomeReady();
+  await flush();
+  change(["RUNNING", "FATAL"]);
+  await flush();
+  change(["RUNNING", "FATAL"]);
+  await flush();
+  assert.deepEqual(calls, [
+    "warn not-ready: not ready: 1 of 2 workers RUNNING; READY=1 waits for every worker RUNNING (wsfleet restart <name> gives a FATAL worker a fresh start)",
+    "notify STATUS=not ready: 1 of 2 workers RUNNING, haproxy in front",
+  ]);
+  change(["RUNNING", "RUNNING"]);
+  await ready;
+  assert.deepEqual(calls.slice(2), [
+    "waitUntilUp w_00,w_01",
+    "waitUntilUp w_00,w_01",
+    "info ready: ready: 2 of 2 workers RUNNING, haproxy sees them UP",
+    "notify READY=1 STATUS=2 of 2 workers RUNNING, haproxy in front",
+  ]);
+});
+
+test("reload-cert: without --tls-cert it is refused by its code; with HAProxy the new one serves at once, else workers roll", async () => {
+  const without = new Primary({ fleet: { size: 1 }, guard: { close: async () => {} }, logger: {}, exit: () => {} });
+  await assert.rejects(without.reloadCertificate(), (error) => {
+    assert.equal(error.code, "WSFLEET_TLS_INVALID");
+    assert.equal(error.exitCode, 2);
+    assert.match(error.message, /started without --tls-cert: there is no certificate to reload/);
+    return true;
+  });
+  for (const haproxy of [true, false]) {
+    const calls = [];
+    const primary = new Primary({
+      fleet: { size: 1, rollingRestart: async () => calls.push("rollingRestart") },
+      balancer: haproxy ? { stop: async () => {}, kill: () => {} } : undefined,
+      certificates: { reload: async () => calls.push("certificates.reload") && { serial: "1002" } },
+      guard: { close: async () => {} },
+      logger: {},
+      exit: () => {},
+    });
+    const answer = await primary.reloadCertificate();
+    assert.equal(answer.serial, "1002");
+    assert.match(answer.message, haproxy ? /^haproxy now serves certificate serial 1002/ : /rolling restart under way/);
+    assert.deepEqual(calls, haproxy ? ["certificates.reload"] : ["certificates.reload", "rollingRestart"]);
+  }
 });

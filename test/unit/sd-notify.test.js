@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { systemdNotifier } from "../../dist/cli/sd-notify.js";
+import { systemdNotifier } from "../../dist/primary/sd-notify.js";
 
 test("without NOTIFY_SOCKET nothing is sent and nothing is started", async () => {
   const runs = [];

@@ -1,6 +1,8 @@
 import type { EventEmitter } from "node:events";
+import { wsfleetError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { plural } from "../log/wording.js";
+import type { CertificateReloaded } from "../protocol/control.js";
 import type { ServiceNotifier } from "./sd-notify.js";
 
 /** What the primary runs: the fleet, and HAProxy in front when --haproxy is given. */
@@ -16,10 +18,22 @@ export interface PrimaryParts {
     restartWorker(name: string): Promise<boolean>;
     /** "2 of 2 workers RUNNING": systemd's STATUS= line. */
     summary(): string;
+    /** Resolves once every worker is RUNNING or FATAL (or stopped). */
+    settled(): Promise<void>;
+    allRunning(): boolean;
+    nextStateChange(): Promise<void>;
+    status(): ReadonlyArray<{ readonly name: string; readonly state: string }>;
   };
-  balancer?: { stop(): Promise<void>; kill(): void } | undefined;
+  balancer?:
+    | {
+        stop(): Promise<void>;
+        kill(): void;
+        /** true once HAProxy's checks see every one of `servers` UP; false when it gave up waiting. */
+        waitUntilUp(servers: readonly string[]): Promise<boolean>;
+      }
+    | undefined;
   /** With --tls-cert: re-reads and checks the certificate files, and serves them if they pass (else throws). */
-  certificates?: { reload(): Promise<unknown> } | undefined;
+  certificates?: { reload(): Promise<{ readonly serial: string }> } | undefined;
   /** The orphan guard: closed last, once every process it watches is gone. */
   guard: { close(): Promise<void> };
   logger: Logger;
@@ -70,16 +84,32 @@ export class Primary {
     for (const [signal, handle] of Object.entries(SIGNAL_TABLE)) signals.on(signal, () => handle(this));
   }
 
+  /** The one stop order: workers first (connections closed with 1001), then HAProxy, then the orphan guard. */
+  private async stopInOrder(): Promise<void> {
+    const { fleet, balancer, guard } = this.parts;
+    await fleet.stop();
+    await balancer?.stop();
+    await guard.close();
+  }
+
+  /**
+   * A step of the start that failed (a port taken after the check, HAProxy that would not start): whatever has
+   * started stops in the one stop order, and the error goes on to the entry point, which prints it and exits.
+   */
+  async failStart(error: unknown): Promise<never> {
+    this.stopping ??= this.stopInOrder();
+    await this.stopping;
+    throw error;
+  }
+
   /** The one way out: stop everything in order, then exit with `exitCode`. A second call waits for the first. */
   shutdown(reason: StopReason, exitCode: number): Promise<void> {
     if (this.stopping) return this.stopping;
-    const { fleet, balancer, guard, logger } = this.parts;
+    const { balancer, logger } = this.parts;
     logger.event(reason.level, reason.event, reason.message);
     const stoppingSent = this.notify("STOPPING=1", `STATUS=stopping: ${reason.message}`);
     this.stopping = (async () => {
-      await fleet.stop();
-      await balancer?.stop();
-      await guard.close();
+      await this.stopInOrder();
       if (exitCode === 0) {
         logger.event("info", "shutdown", `all workers${balancer ? " and haproxy" : ""} stopped; exiting`);
       }
@@ -151,16 +181,63 @@ export class Primary {
     this.parts.exit(EXIT_INTERRUPTED);
   }
 
-  /** Every worker is RUNNING (and HAProxy sees them UP): systemd may start what comes after us (READY=1). */
-  markReady(): void {
-    if (this.stopping || this.isReady) return;
+  /**
+   * Ready (systemd's READY=1) once every worker is RUNNING and, with --haproxy, HAProxy's checks see them all UP: only
+   * then does the fleet serve as asked. A worker FATAL at start holds READY=1 back (systemd's start then times out and
+   * Restart= applies, as for any service that never gets ready); `wsfleet restart <name>` that brings it up releases
+   * it. Resolves once ready, or when the primary stops first.
+   */
+  async becomeReady(): Promise<void> {
+    const { fleet, balancer, logger } = this.parts;
+    await fleet.settled();
+    // Said once, whichever holds READY=1 back first: the log line and systemd's status line.
+    let warned = false;
+    const holdBack = (why: string) => {
+      if (warned || this.stopping) return;
+      warned = true;
+      logger.event("warn", "not-ready", `not ready: ${why}`);
+      void this.notify(`STATUS=not ready: ${this.statusLine()}`);
+    };
+    for (;;) {
+      while (!fleet.allRunning()) {
+        if (this.stopping) return;
+        if (fleet.status().every((worker) => worker.state === "RUNNING" || worker.state === "FATAL")) {
+          holdBack(
+            `${fleet.summary()}; READY=1 waits for every worker RUNNING (wsfleet restart <name> gives a FATAL worker a fresh start)`,
+          );
+        }
+        await fleet.nextStateChange();
+      }
+      if (!balancer || this.stopping) break;
+      if (await balancer.waitUntilUp(fleet.status().map((worker) => worker.name))) break;
+      holdBack("haproxy does not see every RUNNING worker UP yet; still waiting");
+    }
+    if (this.stopping) return;
+    logger.event("info", "ready", `ready: ${fleet.summary()}${balancer ? ", haproxy sees them UP" : ""}`);
     this.isReady = true;
     void this.notify("READY=1", `STATUS=${this.statusLine()}`);
   }
 
-  /** Settled but not ready (a worker FATAL): systemd's status line says why READY=1 is held back. */
-  notifyNotReady(): void {
-    if (!this.stopping && !this.isReady) void this.notify(`STATUS=not ready: ${this.statusLine()}`);
+  /**
+   * `wsfleet reload-cert`: the files re-read and checked (a bad one is refused, the old one kept); HAProxy serves the
+   * new one to new handshakes at once, built-in workers only once replaced, so they get a rolling restart.
+   */
+  async reloadCertificate(): Promise<CertificateReloaded> {
+    const { certificates, balancer, fleet } = this.parts;
+    if (!certificates) throw wsfleetError("noCertificate");
+    const { serial } = await certificates.reload();
+    if (balancer) {
+      return {
+        serial,
+        message: `haproxy now serves certificate serial ${serial} to new handshakes; open connections keep theirs`,
+      };
+    }
+    // uWebSockets.js cannot swap a certificate in a running app (uWebSockets.js#1289): new workers read the new one.
+    void fleet.rollingRestart();
+    return {
+      serial,
+      message: `certificate serial ${serial} checked; rolling restart under way: each worker is replaced (its connections closed with 1012) and its replacement serves the new certificate`,
+    };
   }
 
   /** SIGHUP: rolling restart, one worker at a time. */

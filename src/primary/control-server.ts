@@ -1,28 +1,17 @@
 import { chmodSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import type { HubStatus } from "../bus/hub.js";
-import type { BrokerStatus } from "../bus/redis-broker.js";
 import { MAX_WORKERS } from "../config/settings.js";
 import { WsfleetError } from "../errors.js";
-import type { WorkerStatus } from "../fleet/worker.js";
-import type { BalancerStatus } from "../haproxy/balancer.js";
 import { type LogEntry, type LogRing, PRIMARY_SOURCE } from "../log/ring.js";
-import { CONTROL_SOCKET } from "./runtime-dir.js";
-
-/** What `wsfleet status` shows: the primary, every worker slot, and HAProxy when it runs one. */
-export interface FleetStatus {
-  pid: number;
-  startedAt: string;
-  workers: WorkerStatus[];
-  haproxy: BalancerStatus | undefined;
-  /** The embedded bus (built-in workers), and the broker with --broker. */
-  bus: BusStatus | undefined;
-}
-
-interface BusStatus extends HubStatus {
-  broker: BrokerStatus | undefined;
-}
+import {
+  type CertificateReloaded,
+  CONTROL_REQUESTS,
+  CONTROL_SOCKET,
+  DEFAULT_LOG_LINES,
+  type ErrorReport,
+  type FleetStatus,
+} from "../protocol/control.js";
 
 /** What the control socket can ask of the running primary: the Primary's own methods, the fleet's state, its logs. */
 export interface Controls {
@@ -36,9 +25,6 @@ export interface Controls {
   logs: LogRing;
   reloadCertificate(): Promise<CertificateReloaded>;
 }
-
-/** How many lines `wsfleet logs` shows unless told (supervisorctl tail shows the last 1600 bytes). */
-export const DEFAULT_LOG_LINES = 50;
 
 /** A line of `wsfleet logs` without a name: every source, so each line says whose it is. */
 function formatLogEntry(entry: LogEntry, named: boolean): string {
@@ -130,19 +116,13 @@ async function handleLogs(
 async function route(controls: Controls, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://control");
   const key = `${req.method} ${url.pathname}`;
-  if (key === "GET /status") sendJson(res, 200, await controls.status());
-  else if (key === "POST /scale") await handleScale(controls, url, res);
-  else if (key === "POST /restart") await handleRestart(controls, url, res);
-  else if (key === "POST /stop") handleStop(controls, res);
-  else if (key === "GET /logs") await handleLogs(controls, url, req, res);
-  else if (key === "POST /reload-cert") await handleReloadCertificate(controls, res);
+  if (key === CONTROL_REQUESTS.status) sendJson(res, 200, await controls.status());
+  else if (key === CONTROL_REQUESTS.scale) await handleScale(controls, url, res);
+  else if (key === CONTROL_REQUESTS.restart) await handleRestart(controls, url, res);
+  else if (key === CONTROL_REQUESTS.stop) handleStop(controls, res);
+  else if (key === CONTROL_REQUESTS.logs) await handleLogs(controls, url, req, res);
+  else if (key === CONTROL_REQUESTS.reloadCertificate) await handleReloadCertificate(controls, res);
   else fail(res, 404, `no such control request: ${key}`);
-}
-
-/** What `wsfleet reload-cert` prints: which certificate now serves, and how. */
-export interface CertificateReloaded {
-  serial: string;
-  message: string;
 }
 
 /** `wsfleet reload-cert`: 200 with what now serves, or 409 with the refusal as {code, message, exitCode}. */
@@ -156,15 +136,16 @@ async function handleReloadCertificate(controls: Controls, res: http.ServerRespo
 
 /** An error as the client re-raises it: our WsfleetError keeps its code and exit code, anything else exits 1. */
 function errorBody(error: unknown): string {
-  if (error instanceof WsfleetError) {
-    return JSON.stringify({ code: error.code, message: error.message, exitCode: error.exitCode });
-  }
-  return JSON.stringify({ code: "WSFLEET_STATUS_FAILED", message: (error as Error).message, exitCode: 1 });
+  const report: ErrorReport =
+    error instanceof WsfleetError
+      ? { code: error.code, message: error.message, exitCode: error.exitCode }
+      : { code: "WSFLEET_STATUS_FAILED", message: (error as Error).message, exitCode: 1 };
+  return JSON.stringify(report);
 }
 
 /**
  * The primary's control socket: HTTP on a unix socket in its private runtime directory (mode 700, so only this
- * user). GET /status, POST /scale?workers=n, POST /restart?name=, POST /stop, GET /logs?name=&lines=&follow=1.
+ * user), answering protocol/control.ts's CONTROL_REQUESTS.
  */
 export function serveControl(runtimeDir: string, controls: Controls): Promise<http.Server> {
   const server = http.createServer((req, res) => {

@@ -1,0 +1,209 @@
+import path from "node:path";
+import { BusHub } from "../bus/hub.js";
+import { RedisBroker } from "../bus/redis-broker.js";
+import type { Options } from "../config/validate.js";
+import { Dashboard } from "../dashboard/server.js";
+import { wsfleetError } from "../errors.js";
+import { Fleet } from "../fleet/fleet.js";
+import { workerSpawner } from "../fleet/spawn.js";
+import { HaproxyBalancer } from "../haproxy/balancer.js";
+import { haproxyVersion } from "../haproxy/check.js";
+import type { Logger } from "../log/logger.js";
+import { keepingLines, LogRing } from "../log/ring.js";
+import { renderBusMetrics } from "../metrics/bus.js";
+import { fleetMetrics } from "../metrics/prometheus.js";
+import { metricsHandler } from "../metrics/server.js";
+import { serveHttp } from "../net/http-server.js";
+import { assertPortFree } from "../net/port-check.js";
+import { waitForPort } from "../net/probe-port.js";
+import { BUS_SOCKET } from "../protocol/control.js";
+import { systemClock } from "../supervise/clock.js";
+import { OrphanGuard } from "../supervise/orphan-guard.js";
+import { killGroup } from "../supervise/process-group.js";
+import { resolveTlsFiles } from "../tls/files.js";
+import { Certificates } from "./certificates.js";
+import { serveControl } from "./control-server.js";
+import { httpListeners } from "./http-listeners.js";
+import { Primary } from "./lifecycle.js";
+import { openFilesLimit } from "./open-files.js";
+import { createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
+import type { ServiceNotifier } from "./sd-notify.js";
+import { startWarnings } from "./start-warnings.js";
+import { startedEvents } from "./started.js";
+
+/** Lines kept per worker (and for the primary's events) for `wsfleet logs`. */
+const LOG_LINES_KEPT = 1000;
+
+/**
+ * What is checked and made ready before any worker starts, each step of which exits 2 on bad input: the runtime
+ * directory, the TLS files, every port of the primary's own, HAProxy's binary, ports and config, the broker.
+ */
+async function prepare(options: Options, guard: OrphanGuard, removeOnDeathPrefix: string, logger: Logger) {
+  const runtimeDir = await createRuntimeDir(removeOnDeathPrefix);
+  // The TLS files are checked (exit 2 naming the option) before any port is taken or any process starts.
+  const certificates = options.tls
+    ? await Certificates.prepare(resolveTlsFiles(options.tls, process.cwd()), runtimeDir, logger)
+    : undefined;
+  // Every port is checked before any process starts: metrics and dashboard here, HAProxy's in prepare(), the workers'
+  // in fleet.start().
+  const { metrics, dashboard } = options;
+  for (const [option, address] of [
+    ["--metrics", metrics],
+    ["--dashboard", dashboard],
+  ] as const) {
+    if (address) await assertPortFree(address.host, address.port, { port: option, host: option });
+  }
+  const { fleet } = options;
+  const balancer = options.haproxy
+    ? await HaproxyBalancer.prepare(
+        {
+          haproxy: options.haproxy,
+          servers: {
+            programName: fleet.name,
+            host: fleet.host,
+            basePort: fleet.ports.kind === "consecutive" ? fleet.ports.basePort : fleet.ports.port,
+            count: fleet.workers,
+            httpHealthCheck: fleet.worker.kind === "builtin",
+          },
+          supervision: options.supervision,
+          env: guard.marker,
+          tlsCrtFile: certificates?.pemFile,
+        },
+        { logger, clock: systemClock, signalGroup: killGroup },
+        runtimeDir,
+      )
+    : undefined;
+  // The broker is checked like a port: unreachable means exit 2 before any worker starts.
+  const broker = options.broker ? await RedisBroker.connect(options.broker, fleet.name, logger) : undefined;
+  return { runtimeDir, certificates, balancer, broker };
+}
+
+/**
+ * `wsfleet` without a subcommand: start the orphan guard first (so a SIGKILL at any moment after leaves nothing),
+ * check every port, start the workers, then HAProxy once they have settled, then hand signals to the Primary.
+ */
+export async function runFleet(
+  options: Options,
+  printer: Logger,
+  service: ServiceNotifier | undefined,
+  version: string,
+): Promise<void> {
+  const logs = new LogRing(LOG_LINES_KEPT);
+  const logger = keepingLines(printer, logs);
+  const { fleet: fleetOptions, supervision } = options;
+  for (const warning of startWarnings(options, openFilesLimit())) logger.event("warn", warning.event, warning.message);
+  const removeOnDeathPrefix = runtimeDirPrefix(process.pid, options.runtimeDir);
+  const guard = new OrphanGuard({
+    primaryPid: process.pid,
+    removeOnDeathPrefix,
+    onExit: (code, signal) =>
+      logger.event("warn", "guard-exited", `orphan guard exited (${signal ?? code}); starting another`),
+  });
+  guard.start();
+  // Nothing but the guard runs yet: it is all there is to stop.
+  const { runtimeDir, certificates, balancer, broker } = await prepare(
+    options,
+    guard,
+    removeOnDeathPrefix,
+    logger,
+  ).catch(async (error) => {
+    await guard.close();
+    throw error;
+  });
+  const busPath = path.join(runtimeDir, BUS_SOCKET);
+  const hub = fleetOptions.worker.kind === "builtin" ? await BusHub.listen(busPath) : undefined;
+  if (hub && broker) {
+    hub.connectUplink((run) => broker.publish(run));
+    broker.onRun((run) => hub.deliver(run));
+  }
+  const fleet = new Fleet(fleetOptions, supervision, {
+    logger,
+    // With --haproxy, HAProxy terminates TLS and the workers stay plain on loopback.
+    spawn: workerSpawner(
+      fleetOptions,
+      guard.marker,
+      hub ? busPath : undefined,
+      options.haproxy ? undefined : certificates?.pemFile,
+    ),
+    readiness:
+      fleetOptions.worker.kind === "builtin" ? "ipc" : fleetOptions.ports.kind === "consecutive" ? "probe" : "uptime",
+    probeReady: (slot, isCancelled) => waitForPort(fleetOptions.host, slot.port, isCancelled),
+    clock: systemClock,
+    groups: guard,
+    signalGroup: killGroup,
+    assertPortFree: (host, port, option) => assertPortFree(host, port, { port: option, host: "--host" }),
+  });
+  const primary = new Primary({
+    fleet,
+    balancer,
+    guard,
+    logger,
+    service,
+    exit: (code) => process.exit(code),
+    certificates: certificates && { reload: () => certificates.reload(balancer) },
+  });
+  primary.listen(process);
+  fleet.on("all-fatal", () => {
+    void primary.fail("every worker is FATAL: nothing left to serve; exiting with status 1");
+  });
+  await fleet.start().catch((error) => primary.failStart(error));
+  if (balancer) {
+    // HAProxy starts once every worker is RUNNING (or FATAL), so its first checks find them listening.
+    await fleet.settled();
+    if (primary.isStopping) return;
+    await balancer
+      .start(guard)
+      .catch((error: Error) => primary.failStart(wsfleetError("haproxyDidNotStart", error.message)));
+    fleet.attach(balancer);
+    balancer.onFatal(() => {
+      void primary.fail("haproxy is FATAL: nothing can reach the workers; exiting with status 1");
+    });
+  }
+  const startedAt = new Date().toISOString();
+  const snapshot = async () => ({ workers: fleet.status(), haproxy: await balancer?.status() });
+  const busStatus = () => hub && { ...hub.status(), broker: broker?.status() };
+  await serveControl(runtimeDir, {
+    status: async () => ({ pid: process.pid, startedAt, ...(await snapshot()), bus: busStatus() }),
+    scale: (count) => primary.scale(count),
+    restart: (name) => primary.restart(name),
+    stop: () => primary.stop(),
+    beforeExit: (hook) => primary.beforeExit(hook),
+    logs,
+    reloadCertificate: () => primary.reloadCertificate(),
+  });
+  const renderFleetMetrics = fleetMetrics(snapshot, {
+    wsfleet: version,
+    node: process.versions.node,
+    haproxy: options.haproxy ? await haproxyVersion(options.haproxy.bin) : undefined,
+  });
+  // The bus and broker counters live in the primary, beside the workers' (metrics/bus.ts).
+  const renderMetrics = async () => {
+    const bus = busStatus();
+    return (await renderFleetMetrics()) + (bus ? renderBusMetrics(bus, bus.broker) : "");
+  };
+  const dashboard = options.dashboard
+    ? new Dashboard({ primaryPid: process.pid, snapshot }, options.dashboard.token)
+    : undefined;
+  const listeners = httpListeners(options, {
+    metrics: (token) => metricsHandler(renderMetrics, token),
+    dashboard: dashboard?.handler,
+  });
+  for (const { host, port, handlers } of listeners) {
+    // Taken between the check and now: the workers are up already, so they stop before it is reported.
+    await serveHttp(host, port, handlers).catch((error) => primary.failStart(error));
+  }
+  const facts = {
+    pid: process.pid,
+    guardPid: guard.pid,
+    tls: certificates !== undefined,
+    haproxy: balancer && {
+      pid: balancer.pid,
+      socketPath: balancer.runtime.socketPath,
+      runtimeDir: balancer.runtimeDir,
+    },
+  };
+  for (const { level, event, message, fields } of startedEvents(options, facts)) {
+    logger.event(level, event, message, fields);
+  }
+  await primary.becomeReady();
+}

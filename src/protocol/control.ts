@@ -1,0 +1,106 @@
+/**
+ * The control protocol: what a running primary and the one-shot commands (`wsfleet status`, `stop`, `scale`,
+ * `restart`, `logs`, `reload`, `reload-cert`) share. HTTP over a unix socket in the primary's runtime directory; the
+ * answers are JSON of the shapes below. Both sides import this file; it imports nothing of ours but counters.
+ */
+import type { Counters } from "./counters.js";
+
+/** A primary's runtime directory is `<tmpdir>/wsfleet-<pid>-XXXXXX` (mkdtemp); the pid lets the orphan guard find it. */
+export const RUNTIME_DIR_PREFIX = "wsfleet-";
+/** In the runtime directory: the primary's pid, for the commands that look for a primary. */
+export const PRIMARY_PID_FILE = "primary.pid";
+/** In the runtime directory: the control socket (mode 0600). */
+export const CONTROL_SOCKET = "control.sock";
+/** In the runtime directory: the embedded bus's hub, which every built-in worker connects to (WSFLEET_BUS). */
+export const BUS_SOCKET = "bus.sock";
+
+/** The requests the control socket answers, as `METHOD /path`. */
+export const CONTROL_REQUESTS = Object.freeze({
+  /** → FleetStatus. */
+  status: "GET /status",
+  /** ?workers=n → FleetStatus once the fleet has n settled workers. */
+  scale: "POST /scale",
+  /** ?name=<worker>|all → FleetStatus once it is replaced; 404 for an unknown name. */
+  restart: "POST /restart",
+  /** → {exitCode} once everything has stopped, just before the primary exits. */
+  stop: "POST /stop",
+  /** ?name=&lines=&follow=1 → text lines. */
+  logs: "GET /logs",
+  /** → CertificateReloaded, or 409 with an ErrorReport. */
+  reloadCertificate: "POST /reload-cert",
+});
+
+/** How many lines `wsfleet logs` shows unless told (supervisorctl tail shows the last 1600 bytes). */
+export const DEFAULT_LOG_LINES = 50;
+
+/** One worker slot: Supervisor's view of its process (`state` is one of supervise/states.ts), its port, its counters. */
+export interface WorkerStatus<State extends string = string> {
+  name: string;
+  state: State;
+  pid: number | undefined;
+  restarts: number;
+  startedAt: number | undefined;
+  port: number;
+  /** The latest counters the worker reported (built-in workers, once a second). */
+  counters: Counters | undefined;
+}
+
+export interface BalancerStatus {
+  pid: number | undefined;
+  state: string;
+  restarts: number;
+  /** Server name → HAProxy's operational state (UP, DOWN...), with its admin state when not READY (DRAIN, MAINT). */
+  servers: Record<string, string>;
+}
+
+/** The embedded bus's hub, for `wsfleet status` and /metrics. */
+export interface HubStatus {
+  /** Workers connected to the hub now. */
+  workers: number;
+  /** Publishes that came in from workers. */
+  forwarded: number;
+  /** Publishes a worker could not be given because it had too much of the bus queued and unread. */
+  dropped: number;
+}
+
+export interface BrokerStatus {
+  /** The --broker URL, password hidden. */
+  url: string;
+  channel: string;
+  state: "connected" | "reconnecting";
+  /** Publishes of this fleet's workers sent to the broker. */
+  published: number;
+  /** Publishes of other fleets received from the broker and given to this fleet's workers. */
+  received: number;
+  /** Publishes lost because the broker was unreachable when they were made (at most once). */
+  dropped: number;
+  errors: number;
+  reconnects: number;
+}
+
+interface BusStatus extends HubStatus {
+  broker: BrokerStatus | undefined;
+}
+
+/** What `wsfleet status` shows: the primary, every worker slot, and HAProxy when it runs one. */
+export interface FleetStatus {
+  pid: number;
+  startedAt: string;
+  workers: WorkerStatus[];
+  haproxy: BalancerStatus | undefined;
+  /** The embedded bus (built-in workers), and the broker with --broker. */
+  bus: BusStatus | undefined;
+}
+
+/** What `wsfleet reload-cert` prints: which certificate now serves, and how. */
+export interface CertificateReloaded {
+  serial: string;
+  message: string;
+}
+
+/** A refusal the primary reports as one of the error catalogue's, so the command exits with its code. */
+export interface ErrorReport {
+  code: string;
+  message: string;
+  exitCode: number;
+}
