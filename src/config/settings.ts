@@ -38,7 +38,7 @@ export interface Setting<T = unknown> {
   readonly help: string;
   /** The value used when the option is not given, as the user would type it; parsed by `parse` like theirs. */
   readonly default?: string;
-  /** How the default reads in help and README when it is not a plain value. */
+  /** How the default reads in help and docs/options.md when it is not a plain value. */
   readonly defaultText?: string;
   readonly commands: readonly CommandName[];
   /** Names the option, the value and what would be right when the value is wrong. */
@@ -215,7 +215,7 @@ export const SETTINGS = {
   ),
   sharedPort: setting({
     flags: "--shared-port <port>",
-    help: "all workers listen on this one port with `SO_REUSEPORT` ([shared-port mode](#shared-port-mode))",
+    help: "all workers listen on this one port with `SO_REUSEPORT` ([shared-port mode](apps.md#shared-port-mode))",
     defaultText: "off",
     commands: RUN,
     parse: (value, option) =>
@@ -223,14 +223,14 @@ export const SETTINGS = {
   }),
   app: setting({
     flags: "--app <module>",
-    help: "run your [WsfleetApp](#your-own-handler---app) in every built-in worker",
+    help: "run your [WsfleetApp](apps.md#your-own-handler---app) in every built-in worker",
     defaultText: "built-in echo",
     commands: RUN,
     parse: (value, option) => parseNonEmpty(option, value, "a path to a module, for example --app ./handler.js"),
   }),
   broker: setting({
     flags: "--broker <url>",
-    help: "`redis://[:password@]host:port[/db]` (or `rediss://`): `fleet.publish` also reaches every fleet of the same `--name` on this Redis ([fleet-wide publish](#fleet-wide-publish-fleetpublish))",
+    help: "`redis://[:password@]host:port[/db]` (or `rediss://`): `fleet.publish` also reaches every fleet of the same `--name` on this Redis ([fleet-wide publish](publish.md))",
     defaultText: "off: the workers of this fleet only",
     commands: RUN,
     parse: parseBrokerUrl,
@@ -308,7 +308,7 @@ export const SETTINGS = {
   }),
   dashboard: setting({
     flags: "--dashboard <[host:]port>",
-    help: "serve the live [dashboard](#dashboard---dashboard) (host defaults to 127.0.0.1; may be the `--metrics` port)",
+    help: "serve the live [dashboard](metrics.md#dashboard---dashboard) (host defaults to 127.0.0.1; may be the `--metrics` port)",
     defaultText: "off",
     commands: RUN,
     parse: (value, option) => parseListenAddress(value, option, "the dashboard, for example --dashboard 9200"),
@@ -330,7 +330,7 @@ export const SETTINGS = {
   haproxy: setting({
     isSwitch: true,
     flags: "--haproxy",
-    help: "run HAProxy in front of the workers, supervised, stopped last ([HAProxy parity mode](#haproxy-parity-mode))",
+    help: "run HAProxy in front of the workers, supervised, stopped last ([HAProxy parity mode](haproxy.md))",
     defaultText: "off",
     commands: RUN,
   }),
@@ -378,7 +378,7 @@ export const SETTINGS = {
   }),
   tlsCert: setting({
     flags: "--tls-cert <file>",
-    help: "serve `wss://`: the certificate (PEM, chain after it allowed, the key too if there is no `--tls-key`); HAProxy terminates TLS with `--haproxy`, the workers without ([TLS](#tls-wss))",
+    help: "serve `wss://`: the certificate (PEM, chain after it allowed, the key too if there is no `--tls-key`); HAProxy terminates TLS with `--haproxy`, the workers without ([TLS](tls.md))",
     defaultText: "off (plain `ws://`)",
     commands: RUN_AND_CONFIG,
     parse: (value, option) => parseNonEmpty(option, value, "a PEM certificate file, for example --tls-cert cert.pem"),
@@ -464,7 +464,7 @@ export function defaultText(entry: Setting): string | undefined {
   return entry.defaultText ?? (entry.default === undefined ? undefined : `\`${entry.default}\``);
 }
 
-/** The README's options table for the main command, made from this table (a test keeps the README in step). */
+/** docs/options.md's table for the main command, made from this table (a test keeps the page in step). */
 export function renderOptionsTable(): string {
   const rows = settingsFor("run").map(
     ([, entry]) => `| \`${entry.flags}\` | ${defaultText(entry) ?? ""} | ${entry.help} |`,
