@@ -9,8 +9,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import { runBroadcast } from "./lib/scenarios/broadcast.js";
 import { withSection } from "./lib/sections.js";
+import { spread } from "./lib/summary.js";
 import { broadcastSocketioClusterTarget } from "./lib/targets/broadcast-socketio-cluster.js";
 import { broadcastSocketioRedisTarget } from "./lib/targets/broadcast-socketio-redis.js";
+import { broadcastUwsTarget } from "./lib/targets/broadcast-uws.js";
 import { broadcastWsfleetTarget } from "./lib/targets/broadcast-wsfleet.js";
 import { broadcastWsfleetRedisTarget } from "./lib/targets/broadcast-wsfleet-redis.js";
 import { stopAll } from "./lib/targets/children.js";
@@ -27,20 +29,26 @@ const STEPS = RATES.map((publishesPerSecond) => ({ publishesPerSecond, warmupS: 
 const LOSS_FREE_SHARE = 0.999;
 
 const only = process.argv.indexOf("--only");
+const repetitionsAt = process.argv.indexOf("--repetitions");
+/** Each target is measured this many times, the order rotated each time; figures are median [lowest–highest]. */
+const REPETITIONS = repetitionsAt === -1 ? (quick || busCost ? 1 : 3) : Number(process.argv[repetitionsAt + 1]);
+if (!Number.isInteger(REPETITIONS) || REPETITIONS < 1) throw new Error("--repetitions takes a whole number ≥ 1");
 const TARGETS = [
+  broadcastUwsTarget(1),
+  broadcastUwsTarget(2),
   broadcastWsfleetTarget(1),
   broadcastWsfleetTarget(2),
   broadcastWsfleetRedisTarget(),
   broadcastSocketioClusterTarget(),
   broadcastSocketioRedisTarget(),
 ]
-  .filter((target) => !busCost || target.protocol === "ws")
+  .filter((target) => !busCost || target.id.startsWith("wsfleet"))
   .filter((target) => only === -1 || target.id.includes(process.argv[only + 1] ?? ""));
 
 const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "-");
 
-const report = { date: new Date().toISOString(), host: os.hostname(), cores: os.cpus().length, targets: [] };
-for (const target of TARGETS) {
+/** One target started fresh, every step measured, stopped; the steps, or the error. */
+async function measure(target) {
   const ctx = { dir: mkdtempSync(`${os.tmpdir()}/wsfleet-bench-broadcast-`), children: [], cleanups: [] };
   let pids = [];
   try {
@@ -56,15 +64,41 @@ for (const target of TARGETS) {
           `  ${r.targetDeliveriesPerSecond}/s: delivered ${fmt(r.deliveredPerSecond, 0)}/s (${fmt(100 * r.deliveredShare, 2)} %), p99 ${fmt(r.latencyMs.p99, 2)} ms, ${fmt(r.serverCpuUsPerDelivery, 2)} µs CPU/delivery\n`,
         ),
     });
-    report.targets.push({ id: target.id, label: target.label, steps });
+    return { steps };
   } catch (error) {
     process.stderr.write(`${target.label}: failed: ${error.message}\n`);
-    report.targets.push({ id: target.id, label: target.label, error: error.message });
+    return { error: error.message };
   } finally {
     const leftovers = await stopAll(ctx, pids);
     if (leftovers.length > 0) process.stderr.write(`  leftovers killed: ${JSON.stringify(leftovers)}\n`);
     rmSync(ctx.dir, { recursive: true, force: true });
   }
+}
+
+/** The lower middle of `items` ordered by `key`. */
+function medianBy(items, key) {
+  return [...items].sort((a, b) => key(a) - key(b))[Math.floor((items.length - 1) / 2)];
+}
+
+const report = {
+  date: new Date().toISOString(),
+  host: os.hostname(),
+  cores: os.cpus().length,
+  repetitions: REPETITIONS,
+  targets: TARGETS.map((t) => ({ id: t.id, label: t.label, topology: t.topology, repetitions: [] })),
+};
+for (let round = 0; round < REPETITIONS; round += 1) {
+  process.stderr.write(`repetition ${round + 1} of ${REPETITIONS}\n`);
+  for (let i = 0; i < TARGETS.length; i += 1) {
+    const k = (i + round) % TARGETS.length;
+    report.targets[k].repetitions.push(await measure(TARGETS[k]));
+  }
+}
+// The median repetition's steps stand for the target in the issue-10 tables below (by CPU per delivery at the first rate).
+for (const target of report.targets) {
+  const ok = target.repetitions.filter((r) => r.steps);
+  if (ok.length === 0) target.error = target.repetitions[0]?.error ?? "not measured";
+  else target.steps = medianBy(ok, (r) => r.steps[0].serverCpuUsPerDelivery).steps;
 }
 
 mkdirSync(`${BENCH_DIR}results`, { recursive: true });
@@ -86,17 +120,76 @@ if (busCost) {
   process.exit(0);
 }
 
+const rng = (summary, digits) =>
+  summary === null
+    ? "-"
+    : summary.n > 1
+      ? `${fmt(summary.median, digits)} [${fmt(summary.min, digits)}–${fmt(summary.max, digits)}]`
+      : fmt(summary.median, digits);
+/** The step at `rate` publishes/s of every measured repetition of a target. */
+const stepsAt = (target, rate) =>
+  target.repetitions.flatMap((r) => r.steps?.filter((s) => s.publishesPerSecond === rate) ?? []);
+const topologyText = (t) =>
+  t?.topology ? `${t.topology.processes} process${t.topology.processes > 1 ? "es" : ""}, ${t.topology.joinedBy}` : "";
+
 const lines = [
-  `1,000 subscribers in one room on 2 server processes, one publisher, ${MESSAGE_BYTES}-byte messages; ${report.cores} cores, client and servers on the same machine.`,
+  `1,000 subscribers in one room on 2 server processes (one for the ×1 rows), one publisher, ${MESSAGE_BYTES}-byte messages; ${report.cores} cores, client and servers on the same machine; ${REPETITIONS} repetition${REPETITIONS > 1 ? "s" : ""}, the order of the targets rotated each time, figures median [lowest–highest].`,
   "",
-  "| target | deliveries/s asked | delivered/s | delivered share | p50 ms | p99 ms | server CPU µs/delivery |",
-  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  "| target | topology | deliveries/s asked | delivered/s | delivered share | p50 ms | p99 ms | server CPU µs/delivery |",
+  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
 ];
 for (const target of report.targets) {
-  if (target.error) lines.push(`| ${target.label} | failed: ${target.error} | | | | | |`);
-  for (const s of target.steps ?? []) {
+  if (target.error) lines.push(`| ${target.label} | ${topologyText(target)} | failed: ${target.error} | | | | | |`);
+  for (const rate of target.error ? [] : RATES) {
+    const reps = stepsAt(target, rate);
+    if (reps.length === 0) continue;
     lines.push(
-      `| ${target.label} | ${s.targetDeliveriesPerSecond} | ${fmt(s.deliveredPerSecond, 0)} | ${fmt(100 * s.deliveredShare, 2)} % | ${fmt(s.latencyMs.p50, 2)} | ${fmt(s.latencyMs.p99, 2)} | ${fmt(s.serverCpuUsPerDelivery, 2)} |`,
+      `| ${target.label} | ${topologyText(target)} | ${rate * SUBSCRIBERS} | ${rng(spread(reps, "deliveredPerSecond"), 0)} | ${rng(
+        spread(reps, (s) => 100 * s.deliveredShare),
+        2,
+      )} % | ${rng(
+        spread(reps, (s) => s.latencyMs.p50),
+        2,
+      )} | ${rng(
+        spread(reps, (s) => s.latencyMs.p99),
+        2,
+      )} | ${rng(spread(reps, "serverCpuUsPerDelivery"), 2)} |`,
+    );
+  }
+}
+// Issue 25's targets: each wsfleet set-up against the bare uWebSockets.js floor of the same topology (2 processes
+// joined by Redis) and against the one-process floor, the ratio taken within each repetition.
+const targetById = (id) => report.targets.find((t) => t.id === id);
+function ratioAcross(aId, bId, rate, figure) {
+  const a = targetById(aId);
+  const b = targetById(bId);
+  if (!a || !b) return null;
+  const pairs = a.repetitions.map((ra, i) => {
+    const sa = ra.steps?.find((s) => s.publishesPerSecond === rate);
+    const sb = b.repetitions[i]?.steps?.find((s) => s.publishesPerSecond === rate);
+    return sa && sb ? figure(sa) / figure(sb) : null;
+  });
+  return spread(pairs, (v) => v);
+}
+const cpuOf = (s) => s.serverCpuUsPerDelivery;
+const p99Of = (s) => s.latencyMs.p99;
+lines.push(
+  "",
+  "| issue 25 ratio | deliveries/s | server CPU/delivery | p99 | target |",
+  "| --- | ---: | ---: | ---: | --- |",
+);
+for (const rate of RATES.filter((r) => r === 50 || r === 200)) {
+  for (const [a, b, goal] of [
+    ["wsfleet-embedded-x2", "uws-x2-redis", "≤ 1.0"],
+    ["wsfleet-redis", "uws-x2-redis", "≤ 1.05"],
+    ["wsfleet-embedded-x2", "uws-x1", "(bound)"],
+    ["wsfleet-redis", "uws-x1", "(bound)"],
+    ["uws-x2-redis", "uws-x1", "(bound)"],
+  ]) {
+    const cpu = ratioAcross(a, b, rate, cpuOf);
+    if (cpu === null) continue;
+    lines.push(
+      `| ${targetById(a).label} / ${targetById(b).label} | ${rate * SUBSCRIBERS} | ${rng(cpu, 2)}× | ${rng(ratioAcross(a, b, rate, p99Of), 2)}× | ${goal} |`,
     );
   }
 }
@@ -121,8 +214,8 @@ lines.push(
   "",
   "| issue 10 target | this run |",
   "| --- | ---: |",
-  `| wsfleet + Redis CPU/delivery ≤ 1.15 × the floor, at ${first} | ${ratio(cpu("wsfleet-redis"), cpu("wsfleet-embedded-x1"))}× |`,
-  `| embedded CPU/delivery ≤ 1.15 × the floor, at ${first} | ${ratio(cpu("wsfleet-embedded-x2"), cpu("wsfleet-embedded-x1"))}× |`,
+  `| wsfleet + Redis CPU/delivery ≤ 1.15 × wsfleet ×1, at ${first} | ${ratio(cpu("wsfleet-redis"), cpu("wsfleet-embedded-x1"))}× |`,
+  `| embedded CPU/delivery ≤ 1.15 × wsfleet ×1, at ${first} | ${ratio(cpu("wsfleet-embedded-x2"), cpu("wsfleet-embedded-x1"))}× |`,
   `| wsfleet + Redis CPU/delivery vs socket.io + Redis adapter (≤ 1/2.3 = 0.43), at ${first} | ${ratio(cpu("wsfleet-redis"), cpu("socketio-redis"))}× |`,
   `| embedded CPU/delivery vs socket.io cluster adapter, at ${first} | ${ratio(cpu("wsfleet-embedded-x2"), cpu("socketio-cluster"))}× |`,
   `| highest loss-free rate, wsfleet + Redis vs socket.io + Redis (≥ 2×) | ${ratio(lossFree("wsfleet-redis"), lossFree("socketio-redis"))}× |`,

@@ -246,7 +246,7 @@ export function clientCeiling(result) {
 }
 
 /** Median, lowest and highest of one figure over repetitions; null when none has it. */
-function spread(reps, key) {
+export function spread(reps, key) {
   const values = reps.map((r) => (typeof key === "function" ? key(r) : r[key])).filter((v) => typeof v === "number");
   if (values.length === 0) return null;
   return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length };

@@ -9,6 +9,7 @@ export function broadcastSocketioClusterTarget() {
   return {
     id: "socketio-cluster",
     label: "socket.io ×2, cluster adapter",
+    topology: { processes: 2, joinedBy: "node cluster IPC" },
     protocol: "socket.io",
     paths: SOCKETIO_PATHS,
     async start(ctx) {

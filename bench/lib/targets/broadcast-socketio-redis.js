@@ -8,6 +8,7 @@ export function broadcastSocketioRedisTarget() {
   return {
     id: "socketio-redis",
     label: "socket.io ×1 on two hosts + Redis adapter",
+    topology: { processes: 2, joinedBy: "redis" },
     protocol: "socket.io",
     paths: SOCKETIO_PATHS,
     async start(ctx) {

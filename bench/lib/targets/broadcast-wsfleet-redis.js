@@ -5,6 +5,7 @@ export function broadcastWsfleetRedisTarget() {
   return {
     id: "wsfleet-redis",
     label: "wsfleet ×1 on two hosts + Redis",
+    topology: { processes: 2, joinedBy: "redis" },
     protocol: "ws",
     paths: WS_PATHS,
     async start(ctx) {

@@ -1,13 +1,14 @@
 /**
- * Broadcast: one wsfleet fleet with the embedded bus (no --broker). With one worker it is the floor: one
- * uWebSockets.js process publishing to every subscriber locally, one send each.
+ * Broadcast: one wsfleet fleet with the embedded bus (no --broker). With one worker: one wsfleet worker publishing to
+ * every subscriber locally (the bare uWebSockets.js process of broadcast-uws.js is the real floor).
  */
 import { startFleet, WS_PATHS } from "./broadcast-common.js";
 
 export function broadcastWsfleetTarget(workers) {
   return {
     id: `wsfleet-embedded-x${workers}`,
-    label: workers === 1 ? "wsfleet ×1 (floor: local publish only)" : `wsfleet ×${workers}, embedded bus`,
+    label: workers === 1 ? "wsfleet ×1, local publish only" : `wsfleet ×${workers}, embedded bus`,
+    topology: { processes: workers, joinedBy: workers === 1 ? "none" : "embedded bus" },
     protocol: "ws",
     paths: WS_PATHS,
     async start(ctx) {
