@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * The broadcast comparison (issue 10): 1,000 subscribers in one room on 2 server processes, one publisher of 64-byte
- * stamped messages, at rising publish rates; wsfleet (embedded bus, and two fleets on 127.0.0.2/.3 with Redis)
- * against socket.io (cluster adapter on one machine, Redis adapter across two), plus the one-process floor.
- * `node bench/broadcast.js [--quick] [--only <id part>]`: prints a Markdown table; the JSON goes to bench/results/.
+ * The broadcast comparison (issues 10 and 25): 1,000 subscribers in one room on 2 server processes, one publisher of
+ * 64-byte stamped messages, at rising publish rates; wsfleet (embedded bus, and two fleets on 127.0.0.2/.3 with Redis)
+ * against bare uWebSockets.js (one process; two joined by Redis) and socket.io (cluster adapter; Redis adapter).
+ * `node bench/broadcast.js [--quick] [--only <id part>[,<id part>…]] [--rates 50,200] [--repetitions N]`: prints
+ * Markdown tables; the JSON goes to bench/results/.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -23,7 +24,16 @@ const quick = process.argv.includes("--quick");
 const busCost = process.argv.includes("--bus-cost");
 const SUBSCRIBERS = busCost ? 0 : 1000;
 const MESSAGE_BYTES = 64;
-const RATES = busCost ? [5000] : quick ? [20, 200] : [20, 50, 100, 200, 400];
+const ratesAt = process.argv.indexOf("--rates");
+/** Publishes per second of each step; --rates 50,200 picks some. */
+const RATES =
+  ratesAt !== -1
+    ? process.argv[ratesAt + 1].split(",").map(Number)
+    : busCost
+      ? [5000]
+      : quick
+        ? [20, 200]
+        : [20, 50, 100, 200, 400];
 const STEPS = RATES.map((publishesPerSecond) => ({ publishesPerSecond, warmupS: 1, durationS: quick ? 2 : 4 }));
 /** "Loss-free": at least this share of the expected deliveries arrived within the step and its drain. */
 const LOSS_FREE_SHARE = 0.999;
@@ -43,7 +53,9 @@ const TARGETS = [
   broadcastSocketioRedisTarget(),
 ]
   .filter((target) => !busCost || target.id.startsWith("wsfleet"))
-  .filter((target) => only === -1 || target.id.includes(process.argv[only + 1] ?? ""));
+  .filter(
+    (target) => only === -1 || (process.argv[only + 1] ?? "").split(",").some((part) => target.id.includes(part)),
+  );
 
 const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "-");
 
@@ -224,7 +236,7 @@ lines.push(
   `| p99 at ${first}, embedded vs socket.io cluster (≤ 0.5) | ${ratio(p99("wsfleet-embedded-x2"), p99("socketio-cluster"))}× |`,
 );
 process.stdout.write(`${lines.join("\n")}\n`);
-if (!quick && only === -1) {
+if (!quick && only === -1 && ratesAt === -1) {
   // A full run is the one RESULTS.md shows; run.js keeps this section when it rewrites the file.
   const results = `${BENCH_DIR}RESULTS.md`;
   const heading = [
