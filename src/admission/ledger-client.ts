@@ -12,6 +12,11 @@ const RECONNECT_DELAY_MS = 100;
  */
 export class LedgerClient {
   private socket: net.Socket | undefined;
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket?.uncork();
+  };
   private nextId = 1;
   private readonly waiting = new Map<number, (verdict: LedgerVerdict | undefined) => void>();
 
@@ -29,12 +34,22 @@ export class LedgerClient {
     this.nextId = id >= Number.MAX_SAFE_INTEGER ? 1 : id + 1;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      socket.write(askLine(id, address));
+      this.write(socket, askLine(id, address));
     });
   }
 
   release(address: string): void {
-    this.socket?.write(releaseLine(address));
+    if (this.socket) this.write(this.socket, releaseLine(address));
+  }
+
+  /** The lines of one tick leave in one write (cork until the next tick), as the bus client's frames do. */
+  private write(socket: net.Socket, line: string): void {
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(this.uncork);
+    }
+    socket.write(line);
   }
 
   private async open(): Promise<void> {
@@ -53,6 +68,7 @@ export class LedgerClient {
     socket.on("close", () => {
       if (this.socket !== socket) return;
       this.socket = undefined;
+      this.corked = false;
       for (const resolveWaiting of this.waiting.values()) resolveWaiting(undefined);
       this.waiting.clear();
       retryEvery(RECONNECT_DELAY_MS, () => this.open());
