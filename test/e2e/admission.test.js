@@ -195,6 +195,20 @@ test("--max-connections: a full worker answers 503 with Retry-After and /healthz
   await client.exit();
 });
 
+test("--max-connections behind --haproxy: a full worker leaves the rotation until a connection closes", async (t) => {
+  const fleet = await startHaproxyFleet(t, 2, ["--max-connections", "3"]);
+  // Filled straight on its own port, so only /healthz can tell HAProxy.
+  const direct = pythonAdmissionClient(t, `ws://127.0.0.1:${fleet.base}/`);
+  assert.deepEqual((await direct.open(3, "127.0.0.1")).statuses, { 101: 3 });
+  const stateOf = async () => (await fleet.runtime.serverState("websocket", "websockets-test_00"))?.operational;
+  assert.ok(await eventually(async () => (await stateOf()) === "DOWN", 10_000), "HAProxy takes the full worker out");
+  const through = pythonAdmissionClient(t, fleet.url);
+  assert.deepEqual((await through.open(3, "127.0.0.1")).statuses, { 101: 3 }, "the other worker takes them");
+  await direct.close(1, "127.0.0.1");
+  assert.ok(await eventually(async () => (await stateOf()) === "UP", 10_000), "and puts it back once it has room");
+  await Promise.all([direct.exit(), through.exit()]);
+});
+
 test("bad admission options exit 2 naming the option, the value and the fix", async () => {
   const cases = [
     [["--max-conns-per-ip", "0"], /--max-conns-per-ip: "0".*at least 1/],

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { test } from "node:test";
 import { AddressLedger } from "../../dist/admission/address-ledger.js";
 import { authorizeVerdict } from "../../dist/admission/authorize.js";
@@ -14,8 +17,10 @@ import {
 import { originAllowed, parseOriginList, parseOriginRule } from "../../dist/admission/origin.js";
 import { RefusalLog } from "../../dist/admission/refusal-log.js";
 import { REFUSAL_ANSWERS, REFUSAL_REASONS, statusLine } from "../../dist/admission/refusals.js";
+import { haproxyConfigModel } from "../../dist/cli/haproxy-config.js";
 import { formatAdmission } from "../../dist/cli/status.js";
 import { validateOptions } from "../../dist/config/validate.js";
+import { checkConfigFile } from "../../dist/haproxy/check.js";
 import { addressLimitLines, renderConfig } from "../../dist/haproxy/config.js";
 import { serversFor, websocketModel } from "../../dist/haproxy/model.js";
 import { createCounters, sumCounters } from "../../dist/protocol/counters.js";
@@ -266,4 +271,19 @@ test("counters and status: refusals are summed by reason and shown with the limi
     "refused handshakes: origin 5, conns-per-ip 1\nper client address: at most 10 connections and 5 handshakes/s, by the primary's ledger, 3 addresses tracked\n",
   );
   assert.equal(formatAdmission({ ...status, workers: [], addressLimits: undefined }), "");
+});
+
+test("haproxy-config --max-conns-per-ip --handshake-rate: the stick table passes the real haproxy -c", async (t) => {
+  const model = haproxyConfigModel({ workers: "2", maxConnsPerIp: "10", handshakeRate: "5/s" }, defaults);
+  assert.deepEqual(model.frontend.addressLimits, { maxConnsPerIp: 10, handshakeRatePerSec: 5 });
+  assert.equal(haproxyConfigModel({ workers: "2" }, defaults).frontend.addressLimits, undefined);
+  const dir = mkdtempSync(path.join(os.tmpdir(), "wsfleet-admission-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "limits.cfg");
+  writeFileSync(file, renderConfig(model));
+  await checkConfigFile("haproxy", file);
+  assert.throws(
+    () => haproxyConfigModel({ maxConnsPerIp: "0" }, defaults),
+    /invalid value for --max-conns-per-ip: "0"/,
+  );
 });
