@@ -48,6 +48,8 @@ async function answerInTime<T>(answer: T | Promise<T>): Promise<T> {
   }
 }
 
+const UPGRADE_HEADERS = ["sec-websocket-key", "sec-websocket-protocol", "sec-websocket-extensions"] as const;
+
 /** A handshake copied out of uWebSockets.js' request, which is valid only until the upgrade handler returns. */
 interface HeldHandshake {
   readonly request: UpgradeRequest;
@@ -58,11 +60,16 @@ interface HeldHandshake {
   aborted: boolean;
 }
 
-function holdHandshake(req: uWS.HttpRequest, remoteAddress: string): HeldHandshake {
+/** `allHeaders`: the app will read the request (authorize, userData); else only the upgrade's own three are kept. */
+function holdHandshake(req: uWS.HttpRequest, remoteAddress: string, allHeaders: boolean): HeldHandshake {
   const headers = new Map<string, string>();
-  req.forEach((name, value) => {
-    headers.set(name, value);
-  });
+  if (allHeaders) {
+    req.forEach((name, value) => {
+      headers.set(name, value);
+    });
+  } else {
+    for (const name of UPGRADE_HEADERS) headers.set(name, req.getHeader(name));
+  }
   return {
     request: {
       url: req.getUrl(),
@@ -86,6 +93,7 @@ export function upgradeHandler(deps: HandshakeDeps): NonNullable<uWS.WebSocketBe
   const { app, settings, counters, state, gate, ledger, log } = deps;
   const readsOrigin = gate.allowedOrigins !== undefined || gate.requireOrigin;
   const waits = ledger !== undefined || app.authorize !== undefined;
+  const readsRequest = app.authorize !== undefined || app.userData !== undefined;
 
   const refuse = (res: uWS.HttpResponse, reason: RefusalReason, answer: RefusalAnswer, detail: string) => {
     counters.refused[reason] = (counters.refused[reason] ?? 0) + 1;
@@ -183,7 +191,7 @@ export function upgradeHandler(deps: HandshakeDeps): NonNullable<uWS.WebSocketBe
       );
       return;
     }
-    const held = holdHandshake(req, remoteAddress);
+    const held = holdHandshake(req, remoteAddress, readsRequest);
     res.onAborted(() => {
       held.aborted = true;
     });
