@@ -5,7 +5,8 @@
 const WORKER_SIDE = "^src/(worker|apps|api)/";
 const PURE_FILES = [
   "^src/supervise/(states|restart-policy)[.]ts$",
-  "^src/config/(settings|parsers|validate)[.]ts$",
+  "^src/config/(settings|parsers|validate|values|admission)[.]ts$",
+  "^src/admission/(origin|refusals|authorize|gate|address-ledger|ledger-wire|refusal-log)[.]ts$",
   "^src/haproxy/(model|config)[.]ts$",
   "^src/protocol/naming[.]ts$",
   "^src/cli/unit-file[.]ts$",
@@ -82,9 +83,15 @@ module.exports = {
     ),
     forbid(
       "bus-moves-frames-only",
-      "bus/ (the hub and the broker) moves the publish frames of protocol/; it knows no fleet, HAProxy, config or worker.",
+      "bus/ (the hub and the broker) moves the publish frames of protocol/; it knows no fleet, HAProxy, config or worker (net/'s private unix socket is plumbing).",
       { path: "^src/bus/" },
-      { path: "^src/(fleet|haproxy|cli|primary|worker|apps|api|supervise|config|metrics|dashboard|net|tls)/" },
+      { path: "^src/(fleet|haproxy|cli|primary|worker|apps|api|supervise|config|metrics|dashboard|tls)/" },
+    ),
+    forbid(
+      "admission-decides-who-may-connect",
+      "admission/ (Origin, limits, authorize, the per-address ledger) is used by the worker and the primary alike; it knows neither.",
+      { path: "^src/admission/" },
+      { path: "^src/(fleet|haproxy|cli|primary|worker|apps|supervise|config|metrics|dashboard|bus|tls)/" },
     ),
     forbid(
       "net-is-plumbing",

@@ -1,5 +1,5 @@
 /** The public surface of the wsfleet package: the types a user app is written against, and the option types. */
-export type { ConnectionData, Fleet, UpgradeRequest, WsfleetApp } from "./api/types.js";
+export type { AuthorizeResult, ConnectionData, Fleet, UpgradeRequest, WsfleetApp } from "./api/types.js";
 export type { Options } from "./config/validate.js";
 export { WsfleetError, type WsfleetErrorCode } from "./errors.js";
 export type { WorkerStatus } from "./protocol/control.js";

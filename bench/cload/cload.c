@@ -21,7 +21,7 @@
  */
 #include "cload.h"
 
-struct options opt = {"127.0.0.1", "/", 0, 10, 1, 0, 0, 0, 1, 10, 32, 0};
+struct options opt = {"127.0.0.1", "/", NULL, 0, 10, 1, 0, 0, 0, 1, 10, 32, 0};
 uint8_t *frame, *batch;
 size_t frame_bytes, batch_bytes;
 int recording, sending = 1;
@@ -77,11 +77,12 @@ static void print_json(int opened, int64_t measured_ns, int64_t cpu, int64_t cpu
 
 int main(int argc, char **argv) {
   int ch;
-  while ((ch = getopt(argc, argv, "h:P:u:c:w:d:m:p:r:btCV")) != -1) {
+  while ((ch = getopt(argc, argv, "h:P:u:o:c:w:d:m:p:r:btCV")) != -1) {
     switch (ch) {
       case 'h': opt.host = optarg; break;
       case 'P': opt.port = atoi(optarg); break;
       case 'u': opt.path = optarg; break;
+      case 'o': opt.origin = optarg; break;
       case 'c': opt.conns = atoi(optarg); break;
       case 'w': opt.warmup_s = atof(optarg); break;
       case 'd': opt.duration_s = atof(optarg); break;
@@ -94,7 +95,7 @@ int main(int argc, char **argv) {
       case 'V': printf("cload %s\n", TLS_BUILD ? "tls" : "plain"); return 0;
       default:
         fprintf(stderr,
-                "usage: cload -h host -P port -u path -c conns -w s -d s -m bytes [-p depth | -r rate | -C] [-b] [-t]\n");
+                "usage: cload -h host -P port -u path [-o origin] -c conns -w s -d s -m bytes [-p depth | -r rate | -C] [-b] [-t]\n");
         return 2;
     }
   }

@@ -80,7 +80,8 @@ struct conn {
 };
 
 struct options {
-  const char *host, *path;
+  /* origin: sent as the handshake's Origin header (-o), as a browser does; NULL: none */
+  const char *host, *path, *origin;
   int port, conns, depth, binary, tls, handshakes;
   double warmup_s, duration_s;
   long message_bytes;

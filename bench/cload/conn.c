@@ -160,9 +160,10 @@ static int open_tls(struct conn *c) {
 /* The opening handshake's request (RFC 6455 4.1), its length. */
 int upgrade_request(char *req, size_t cap) {
   return snprintf(req, cap,
-                  "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n%s%s%s"
                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                  opt.path, opt.host, opt.port);
+                  opt.path, opt.host, opt.port, opt.origin ? "Origin: " : "", opt.origin ? opt.origin : "",
+                  opt.origin ? "\r\n" : "");
 }
 
 /* The response head so far (`have` bytes, room for one more): 1 when it is a whole 101 (its length in *head_bytes),

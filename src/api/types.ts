@@ -6,13 +6,23 @@ export interface ConnectionData {
   remoteAddress: string;
 }
 
-/** The handshake as an app sees it, valid only during `userData()`. */
+/**
+ * The handshake as an app sees it: valid only during `userData()`, except in `authorize()`, which gets a copy it may
+ * keep across an `await`.
+ */
 export interface UpgradeRequest {
   url: string;
   query: string;
   remoteAddress: string;
   header(lowerCaseName: string): string;
 }
+
+/**
+ * What `authorize` answers: `true` lets the handshake in, `false` refuses it with 403, `{ status, reason }` refuses it
+ * with that status (400-599) and the reason as the body, `{ userData }` lets it in with that object merged into the
+ * connection's data (after what `userData()` made).
+ */
+export type AuthorizeResult = boolean | { status: number; reason?: string } | { userData: object };
 
 /**
  * The fleet as an app sees it, handed to `setup(fleet)`: publish to a uWebSockets.js topic on every worker of the
@@ -39,6 +49,11 @@ export interface WsfleetApp<UserData extends object = object> {
   path?: string;
   /** Called once in each worker before it listens, with the handle to publish fleet-wide. */
   setup?(fleet: Fleet): void | Promise<void>;
+  /**
+   * Runs before the upgrade, after wsfleet's own checks (Origin, limits), and may be async (a token checked against a
+   * database). A client that leaves meanwhile is never upgraded; a hook that throws or rejects refuses with 500.
+   */
+  authorize?(request: UpgradeRequest): AuthorizeResult | Promise<AuthorizeResult>;
   /** Per-connection data made at the handshake; wsfleet adds `remoteAddress`. */
   userData?(request: UpgradeRequest): UserData;
   open?(ws: WebSocket<UserData & ConnectionData>): void;

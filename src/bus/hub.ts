@@ -1,5 +1,5 @@
-import { chmodSync } from "node:fs";
-import net from "node:net";
+import type net from "node:net";
+import { listenPrivate } from "../net/unix-socket.js";
 import { type FrameRun, FrameSplitter } from "../protocol/bus-frames.js";
 import type { HubStatus } from "../protocol/control.js";
 
@@ -21,17 +21,9 @@ export class BusHub {
     server.on("connection", (socket) => this.accept(socket));
   }
 
-  static listen(socketPath: string): Promise<BusHub> {
-    const server = net.createServer();
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(socketPath, () => {
-        // Only this user's workers may publish: 0600, like the control socket and HAProxy's admin socket.
-        chmodSync(socketPath, 0o600);
-        server.unref();
-        resolve(new BusHub(server));
-      });
-    });
+  /** Only this user's workers may publish: the socket is 0600. */
+  static async listen(socketPath: string): Promise<BusHub> {
+    return new BusHub(await listenPrivate(socketPath));
   }
 
   /** With a broker: every run a worker publishes also goes to it. */

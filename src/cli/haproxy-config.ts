@@ -1,3 +1,4 @@
+import { validateAddressLimits } from "../config/admission.js";
 import { parseHost, parsePort } from "../config/parsers.js";
 import type { RawOptions } from "../config/settings.js";
 import {
@@ -92,6 +93,7 @@ export function haproxyConfigModel(raw: RawOptions, defaults: OptionDefaults): H
     tunnelTimeoutMs: front.tunnelTimeoutMs,
     runtimeSocket: statsSocket,
     tlsCrtFile: tls?.certFile,
+    addressLimits: validateAddressLimits(raw),
   });
 }
 

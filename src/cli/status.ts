@@ -46,7 +46,29 @@ export function formatStatus(status: FleetStatus, nowMs: number): string {
       .join("  ")
       .trimEnd(),
   );
-  return `primary pid ${status.pid}, up since ${status.startedAt}\n${lines.join("\n")}\n${formatBus(status)}`;
+  return `primary pid ${status.pid}, up since ${status.startedAt}\n${lines.join("\n")}\n${formatBus(status)}${formatAdmission(status)}`;
+}
+
+/** The refused handshakes by reason, and the per-address limits; nothing when there is neither. */
+export function formatAdmission(status: FleetStatus): string {
+  const totals = sumCounters(status.workers.flatMap((worker) => (worker.counters ? [worker.counters] : [])));
+  const refused = Object.entries(totals.refused)
+    .filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${reason} ${count}`);
+  const lines = refused.length > 0 ? [`refused handshakes: ${refused.join(", ")}`] : [];
+  const limits = status.addressLimits;
+  if (limits) {
+    const parts = [
+      limits.maxConnsPerIp !== undefined && `${limits.maxConnsPerIp} connections`,
+      limits.handshakeRatePerSec !== undefined && `${limits.handshakeRatePerSec} handshakes/s`,
+    ].filter(Boolean);
+    const where =
+      limits.enforcedBy === "haproxy"
+        ? "by HAProxy's stick table"
+        : `by the primary's ledger, ${limits.trackedAddresses ?? 0} addresses tracked`;
+    lines.push(`per client address: at most ${parts.join(" and ")}, ${where}`);
+  }
+  return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }
 
 /** The fleet-wide publish lines: what the workers published and got, the hub, and the broker with --broker. */

@@ -3,6 +3,7 @@
  * the commands that take it. Commander's help, validation and the options table of docs/options.md are all made
  * from this table, so they cannot drift apart. Pure: no I/O.
  */
+import { parseOriginList } from "../admission/origin.js";
 import { invalidOption } from "../errors.js";
 import { CONNECTION_DEFAULTS, MAX_PORT } from "../protocol/worker-env.js";
 import {
@@ -298,6 +299,75 @@ export const SETTINGS = {
     help: "take the client address from `X-Forwarded-For` (PROXY protocol v2 is always understood)",
     defaultText: "off",
     commands: RUN,
+  }),
+  allowedOrigins: setting({
+    flags: "--allowed-origins <list>",
+    help: "web pages that may connect, comma-separated (`https://app.example.com`, `*.example.com`): another `Origin` gets 403 ([security](SECURITY.md))",
+    defaultText: "any",
+    commands: RUN,
+    parse: (value, option) => {
+      try {
+        return parseOriginList(value).length > 0 ? value.split(",").map((entry) => entry.trim()) : [];
+      } catch (error) {
+        throw invalidOption(
+          option,
+          value,
+          `origins as a browser sends them, comma-separated, without a path (${(error as Error).message}), for example --allowed-origins https://app.example.com,*.example.com`,
+        );
+      }
+    },
+  }),
+  requireOrigin: setting({
+    isSwitch: true,
+    flags: "--require-origin",
+    help: "refuse (403) a handshake without an `Origin` header too, not only a foreign one",
+    defaultText: "off: clients that send no `Origin` (not browsers) pass",
+    commands: RUN,
+  }),
+  maxConnections: setting({
+    flags: "--max-connections <n>",
+    help: "connections each built-in worker holds; beyond, 503 with `Retry-After` and `/healthz` says full",
+    defaultText: "no limit",
+    commands: RUN,
+    parse: (value, option) =>
+      parseInteger(
+        option,
+        value,
+        1,
+        2 ** 31 - 1,
+        "a whole number of connections per worker, at least 1 (leave it out for no limit), for example --max-connections 10000",
+      ),
+  }),
+  maxConnsPerIp: setting({
+    flags: "--max-conns-per-ip <n>",
+    help: "open connections one client address may hold across the fleet; beyond, 429 (HAProxy's stick table with `--haproxy`)",
+    defaultText: "no limit",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) =>
+      parseInteger(
+        option,
+        value,
+        1,
+        1_000_000,
+        "a whole number of connections per client address, at least 1 (leave it out for no limit), for example --max-conns-per-ip 100",
+      ),
+  }),
+  handshakeRate: setting({
+    flags: "--handshake-rate <n/s>",
+    help: "handshakes one client address may start per second across the fleet; beyond, 429 with `Retry-After`",
+    defaultText: "no limit",
+    commands: RUN_AND_CONFIG,
+    parse: (value, option) => {
+      const hint =
+        "a whole number of handshakes per second per client address, at least 1 (leave it out for no limit), for example --handshake-rate 20 or 20/s";
+      const perSecond = /^\s*(\d+)\s*(?:\/\s*s)?\s*$/.exec(value)?.[1];
+      if (perSecond === undefined) throw invalidOption(option, value, hint);
+      try {
+        return parseInteger(option, perSecond, 1, 1_000_000, hint);
+      } catch {
+        throw invalidOption(option, value, hint);
+      }
+    },
   }),
   metrics: setting({
     flags: "--metrics <[host:]port>",

@@ -2,20 +2,16 @@
  * Validation, once at start: the command line's strings become one frozen `Options`, cut into the slice each part
  * receives. Pure: it reads no file, no environment and no clock; what it needs from outside comes in `defaults`.
  */
+
+import type { AddressLimits } from "../admission/address-ledger.js";
 import { invalidOption, wsfleetError } from "../errors.js";
 import type { LogFormat } from "../log/logger.js";
 import type { ConnectionSettings } from "../protocol/worker-env.js";
 import { MAX_PORT } from "../protocol/worker-env.js";
+import { validateAdmission } from "./admission.js";
 import { parseInteger } from "./parsers.js";
-import {
-  longFlag,
-  MAX_WORKERS,
-  type RawOptions,
-  SETTINGS,
-  type SettingName,
-  type SettingValue,
-  WORKERS_HINT,
-} from "./settings.js";
+import { longFlag, MAX_WORKERS, type RawOptions, SETTINGS, type SettingName, WORKERS_HINT } from "./settings.js";
+import { required, settingValue } from "./values.js";
 
 interface HostPort {
   readonly host: string;
@@ -90,27 +86,14 @@ export interface Options {
   readonly broker: string | undefined;
   /** Set with --tls-cert: wss:// at HAProxy's frontend (--haproxy) or in the built-in workers. */
   readonly tls: TlsOptions | undefined;
+  /** --max-conns-per-ip, --handshake-rate: by HAProxy's stick tables with --haproxy, else by the primary's ledger. */
+  readonly addressLimits: AddressLimits | undefined;
 }
 
 export interface OptionDefaults {
   /** WEB_CONCURRENCY, as gunicorn and Heroku use it. */
   webConcurrency: string | undefined;
   cpuCount: number;
-}
-
-/** The value of one setting: the user's, else the table's default, parsed by the table's parser. */
-function settingValue<K extends SettingName>(raw: RawOptions, name: K): SettingValue<K> | undefined {
-  const entry = SETTINGS[name] as { parse?: (value: string, option: string) => unknown; default?: string };
-  const given = raw[name];
-  const value = typeof given === "string" ? given : entry.default;
-  if (value === undefined) return undefined;
-  return (entry.parse ? entry.parse(value, longFlag(SETTINGS[name])) : value) as SettingValue<K>;
-}
-
-function required<K extends SettingName>(raw: RawOptions, name: K): SettingValue<K> {
-  const value = settingValue(raw, name);
-  if (value === undefined) throw new Error(`${longFlag(SETTINGS[name])} has no default`);
-  return value;
 }
 
 function parseWorkers(raw: RawOptions, defaults: OptionDefaults): number {
@@ -259,6 +242,7 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
       "it with --haproxy when workers are --exec programs: HAProxy then terminates TLS; the built-in workers serve TLS themselves, an --exec program does not",
     );
   }
+  const admission = validateAdmission(raw, { exec: worker.kind === "exec", haproxy: haproxy !== undefined });
   const connections: ConnectionSettings = Object.freeze({
     maxPayloadBytes: required(raw, "maxPayload"),
     idleTimeoutSecs: required(raw, "idleTimeout"),
@@ -267,6 +251,7 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
     drainTimeoutMs: Math.round(required(raw, "drainTimeout") * 1000),
     drainSpreadMs: Math.round(required(raw, "drainSpread") * 1000),
     trustProxy: raw.trustProxy === true,
+    ...admission.worker,
   });
   return Object.freeze({
     fleet: Object.freeze({
@@ -293,5 +278,6 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
     haproxy,
     broker,
     tls,
+    addressLimits: admission.addressLimits,
   });
 }

@@ -1,4 +1,5 @@
 import type { BalancerStatus, WorkerStatus } from "../protocol/control.js";
+import { sumCounters } from "../protocol/counters.js";
 
 /** One worker's row on the dashboard. */
 export interface WorkerRow {
@@ -20,6 +21,8 @@ export interface DashboardFrame {
   /** The fleet's totals, one point of the charts. */
   connections: number;
   messagesPerSec: number;
+  /** Handshakes the workers refused, by reason (origin, conns-per-ip...), since each started. */
+  refused: Record<string, number>;
 }
 
 /** The charts' last 5 minutes: parallel arrays, as uPlot takes them (times in seconds). */
@@ -61,6 +64,7 @@ export class Sampler {
       haproxy: haproxy ?? null,
       connections: rows.reduce((sum, row) => sum + (row.connections ?? 0), 0),
       messagesPerSec: rows.reduce((sum, row) => sum + (row.messagesPerSec ?? 0), 0),
+      refused: sumCounters(workers.flatMap((worker) => (worker.counters ? [worker.counters] : []))).refused,
     };
     const { history } = this;
     history.times.push(nowMs / 1000);

@@ -6,12 +6,18 @@ import type { Slot } from "./slot.js";
 
 export type Spawner = (slot: Slot) => ChildProcess;
 
+/** The primary's unix sockets a built-in worker connects to: the bus, and the per-address ledger. */
+export interface WorkerSockets {
+  readonly busPath: string | undefined;
+  readonly ledgerPath: string | undefined;
+}
+
 /** What every worker, built-in or --exec, finds in its environment; `marker` names the primary for the orphan guard. */
 function workerEnv(
   fleet: FleetOptions,
   slot: Slot,
   marker: Readonly<Record<string, string>>,
-  busPath: string | undefined,
+  sockets: WorkerSockets,
   tlsPemFile: string | undefined,
 ): NodeJS.ProcessEnv {
   return {
@@ -25,7 +31,7 @@ function workerEnv(
       host: fleet.host,
       sharedPort: fleet.ports.kind === "shared",
       appPath: fleet.worker.kind === "builtin" ? fleet.worker.app : undefined,
-      busPath,
+      ...sockets,
       connections: fleet.connections,
       tlsPemFile,
     }),
@@ -40,7 +46,7 @@ function workerEnv(
 export function workerSpawner(
   fleet: FleetOptions,
   marker: Readonly<Record<string, string>>,
-  busPath: string | undefined,
+  sockets: WorkerSockets,
   tlsPemFile: string | undefined,
 ): Spawner {
   const { worker } = fleet;
@@ -48,7 +54,7 @@ export function workerSpawner(
     return (slot) =>
       spawn(worker.command, {
         shell: true,
-        env: workerEnv(fleet, slot, marker, busPath, tlsPemFile),
+        env: workerEnv(fleet, slot, marker, sockets, tlsPemFile),
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
       });
@@ -56,7 +62,7 @@ export function workerSpawner(
   const script = fileURLToPath(new URL("../worker.js", import.meta.url));
   return (slot) =>
     fork(script, [], {
-      env: workerEnv(fleet, slot, marker, busPath, tlsPemFile),
+      env: workerEnv(fleet, slot, marker, sockets, tlsPemFile),
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       detached: true,
     });

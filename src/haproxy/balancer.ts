@@ -11,7 +11,14 @@ import { restartPolicyWith } from "../supervise/restart-policy.js";
 import type { SupervisedProcess } from "../supervise/supervised-process.js";
 import { checkConfigFile, resolveHaproxyBinary } from "./check.js";
 import { formatAddress, renderConfig, serverCheckArguments } from "./config.js";
-import { GUIDE_NAME, type HaproxyModel, serversFor, websocketModel, workerAddress } from "./model.js";
+import {
+  type AddressLimitsModel,
+  GUIDE_NAME,
+  type HaproxyModel,
+  serversFor,
+  websocketModel,
+  workerAddress,
+} from "./model.js";
 import { createHaproxyProcess } from "./process.js";
 import { RuntimeClient } from "./runtime.js";
 
@@ -37,6 +44,8 @@ export interface BalancerSettings {
   readonly env: Readonly<Record<string, string>>;
   /** wss://: the combined PEM (mode 0600, in the runtime directory) HAProxy's frontend terminates TLS with. */
   readonly tlsCrtFile?: string | undefined;
+  /** --max-conns-per-ip / --handshake-rate, enforced by the frontend's stick table. */
+  readonly addressLimits?: AddressLimitsModel | undefined;
 }
 
 /** What the runtime API client does for the balancer (RuntimeClient; a recording fake in tests). */
@@ -197,6 +206,7 @@ export class HaproxyBalancer {
       runtimeSocket: this.runtime.socketPath,
       httpHealthCheck: servers.httpHealthCheck,
       tlsCrtFile: this.settings.tlsCrtFile,
+      addressLimits: this.settings.addressLimits,
     });
     this.model = model;
     await writeFile(this.configPath, renderConfig(model), { mode: 0o600 });

@@ -1,4 +1,4 @@
-import type { Address, HaproxyModel, HealthCheckModel } from "./model.js";
+import type { Address, AddressLimitsModel, HaproxyModel, HealthCheckModel } from "./model.js";
 
 /** HAProxy's time format: the largest unit that divides evenly (`10s`, `1h`), else milliseconds. */
 export function formatDuration(ms: number): string {
@@ -21,6 +21,35 @@ function quotePath(file: string): string {
 /** The check settings of every server; dynamic servers (`add server`) do not inherit default-server, so they get these. */
 export function serverCheckArguments(check: HealthCheckModel): string {
   return `inter ${formatDuration(check.intervalMs)} fall ${check.fall} rise ${check.rise} observe layer4 error-limit 1 on-error mark-down`;
+}
+
+/** How many client addresses the stick table holds (HAProxy evicts the oldest beyond), and how long one is kept. */
+const STICK_TABLE_SIZE = "100k";
+const STICK_TABLE_EXPIRE = "30s";
+
+/**
+ * The frontend lines of --max-conns-per-ip / --handshake-rate: a stick table of client addresses (ipv6 holds IPv4
+ * too), tracked when each handshake's request is read, and a 429 once an address holds more connections or sent more
+ * handshakes this second. Tracked per request, not per connection: a burst of connections accepted together would
+ * otherwise all see the burst's count and all be refused.
+ */
+export function addressLimitLines(limits: AddressLimitsModel): string[] {
+  const { maxConnsPerIp, handshakeRatePerSec } = limits;
+  return [
+    `stick-table type ipv6 size ${STICK_TABLE_SIZE} expire ${STICK_TABLE_EXPIRE} store conn_cur,http_req_rate(1s)`,
+    "http-request track-sc0 src",
+    // Both count this handshake too: the (n+1)th is refused, the workers never see it.
+    ...(handshakeRatePerSec === undefined
+      ? []
+      : [
+          `http-request return status 429 content-type text/plain string "too many handshakes from this address" hdr Retry-After 1 if { sc_http_req_rate(0) gt ${handshakeRatePerSec} }`,
+        ]),
+    ...(maxConnsPerIp === undefined
+      ? []
+      : [
+          `http-request return status 429 content-type text/plain string "too many connections from this address" if { sc_conn_cur(0) gt ${maxConnsPerIp} }`,
+        ]),
+  ];
 }
 
 /** Renders a model as haproxy.cfg text: pure, so every variant is unit-tested and checked with `haproxy -c`. */
@@ -67,6 +96,7 @@ export function renderConfig(model: HaproxyModel): string {
       : `bind ${formatAddress(frontend.bind)} ssl crt ${quotePath(frontend.tlsCrtFile)} alpn http/1.1`,
     // Connections beyond this wait in the kernel's backlog instead of exhausting file descriptors.
     frontend.maxconn !== undefined && `maxconn ${frontend.maxconn}`,
+    ...(frontend.addressLimits ? addressLimitLines(frontend.addressLimits) : []),
     `default_backend ${backend.name}`,
   ]);
   section(`backend ${backend.name}`, [

@@ -36,6 +36,12 @@ interface TimeoutsModel {
   readonly clientFinMs?: number;
 }
 
+/** Per client address: open connections and new connections a second, each undefined when unlimited. */
+export interface AddressLimitsModel {
+  readonly maxConnsPerIp: number | undefined;
+  readonly handshakeRatePerSec: number | undefined;
+}
+
 export interface HaproxyModel {
   /** The runtime API's unix socket (`stats socket`); undefined: no global section, as in the guide. */
   readonly runtimeSocket?: string;
@@ -48,6 +54,8 @@ export interface HaproxyModel {
     readonly maxconn?: number;
     /** TLS terminated here: the `crt` file (certificate chain and key in one PEM); undefined: plain ws://. */
     readonly tlsCrtFile?: string;
+    /** --max-conns-per-ip / --handshake-rate, as a stick table keyed by the client's address; undefined: none. */
+    readonly addressLimits?: AddressLimitsModel;
   };
   readonly backend: {
     readonly name: string;
@@ -112,6 +120,7 @@ export interface WebsocketModelInput {
   readonly httpHealthCheck?: boolean;
   /** wss://: HAProxy terminates TLS with this `crt` file; the servers behind it stay plain. */
   readonly tlsCrtFile?: string | undefined;
+  readonly addressLimits?: AddressLimitsModel | undefined;
 }
 
 const DEFAULT_TUNNEL_TIMEOUT_MS = 3_600_000;
@@ -133,6 +142,7 @@ export function websocketModel(input: WebsocketModelInput): HaproxyModel {
       bind: input.frontend,
       maxconn: input.maxconn ?? DEFAULT_MAXCONN,
       ...(input.tlsCrtFile === undefined ? {} : { tlsCrtFile: input.tlsCrtFile }),
+      ...(input.addressLimits === undefined ? {} : { addressLimits: input.addressLimits }),
     },
     backend: {
       name: GUIDE_NAME,

@@ -3,7 +3,7 @@ import type { BalancerStatus, WorkerStatus } from "../protocol/control.js";
 import type { Counters } from "../protocol/counters.js";
 import type { ProcessState } from "../supervise/states.js";
 
-type CounterName = Exclude<keyof Counters, "closeCodes">;
+type CounterName = Exclude<keyof Counters, "closeCodes" | "refused">;
 
 /** Each counter a worker reports, as a Prometheus metric (name, type, help). */
 const COUNTER_METRICS: ReadonlyArray<[CounterName, string, "gauge" | "counter", string]> = [
@@ -116,20 +116,35 @@ export function fleetMetrics(snapshot: () => Promise<FleetSnapshot>, versions: V
       });
     }
   }
-  new Counter({
-    name: "wsfleet_close_codes_total",
-    help: "WebSocket connections closed, by close code.",
-    labelNames: ["worker", "port", "code"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const status of reporting()) {
-        for (const [code, count] of Object.entries(status.counters?.closeCodes ?? {})) {
-          this.inc({ ...workerLabels(status), code }, count);
+  /** A worker's counts by one label (close code, refusal reason), one series per worker and value. */
+  const countedBy = (
+    name: string,
+    help: string,
+    label: string,
+    counts: (counters: Counters) => Record<string, number>,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ["worker", "port", label],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const status of reporting()) {
+          if (!status.counters) continue;
+          for (const [value, count] of Object.entries(counts(status.counters) ?? {})) {
+            this.inc({ ...workerLabels(status), [label]: value }, count);
+          }
         }
-      }
-    },
-  });
+      },
+    });
+  countedBy("wsfleet_close_codes_total", "WebSocket connections closed, by close code.", "code", (c) => c.closeCodes);
+  countedBy(
+    "wsfleet_handshakes_refused_total",
+    "Handshakes a worker refused, by reason (origin, max-connections, conns-per-ip, handshake-rate, authorize, authorize-error, draining...).",
+    "reason",
+    (c) => c.refused,
+  );
   new Gauge({
     name: "wsfleet_haproxy_server",
     help: "HAProxy's view of each server (runtime API): 1 with its operational state (UP, DOWN...) and admin state (ready, drain, maint).",

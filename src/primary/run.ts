@@ -21,6 +21,7 @@ import { systemClock } from "../supervise/clock.js";
 import { OrphanGuard } from "../supervise/orphan-guard.js";
 import { killGroup } from "../supervise/process-group.js";
 import { resolveTlsFiles } from "../tls/files.js";
+import { startAddressLimits } from "./address-limits.js";
 import { Certificates } from "./certificates.js";
 import { serveControl } from "./control-server.js";
 import { httpListeners } from "./http-listeners.js";
@@ -68,6 +69,7 @@ async function prepare(options: Options, guard: OrphanGuard, removeOnDeathPrefix
           supervision: options.supervision,
           env: guard.marker,
           tlsCrtFile: certificates?.pemFile,
+          addressLimits: options.addressLimits,
         },
         { logger, clock: systemClock, signalGroup: killGroup },
         runtimeDir,
@@ -116,13 +118,14 @@ export async function runFleet(
     hub.connectUplink((run) => broker.publish(run));
     broker.onRun((run) => hub.deliver(run));
   }
+  const addressLimits = await startAddressLimits(options, runtimeDir);
   const fleet = new Fleet(fleetOptions, supervision, {
     logger,
     // With --haproxy, HAProxy terminates TLS and the workers stay plain on loopback.
     spawn: workerSpawner(
       fleetOptions,
       guard.marker,
-      hub ? busPath : undefined,
+      { busPath: hub ? busPath : undefined, ledgerPath: addressLimits?.ledgerPath },
       options.haproxy ? undefined : certificates?.pemFile,
     ),
     readiness:
@@ -163,7 +166,13 @@ export async function runFleet(
   const snapshot = async () => ({ workers: fleet.status(), haproxy: await balancer?.status() });
   const busStatus = () => hub && { ...hub.status(), broker: broker?.status() };
   await serveControl(runtimeDir, {
-    status: async () => ({ pid: process.pid, startedAt, ...(await snapshot()), bus: busStatus() }),
+    status: async () => ({
+      pid: process.pid,
+      startedAt,
+      ...(await snapshot()),
+      bus: busStatus(),
+      addressLimits: addressLimits?.status(),
+    }),
     scale: (count) => primary.scale(count),
     restart: (name) => primary.restart(name),
     stop: () => primary.stop(),

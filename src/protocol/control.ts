@@ -90,6 +90,18 @@ export interface FleetStatus {
   haproxy: BalancerStatus | undefined;
   /** The embedded bus (built-in workers), and the broker with --broker. */
   bus: BusStatus | undefined;
+  /** --max-conns-per-ip / --handshake-rate, and who enforces them; undefined without them. */
+  addressLimits?: AddressLimitsStatus | undefined;
+}
+
+/** The per-address limits as `wsfleet status` shows them. */
+export interface AddressLimitsStatus {
+  maxConnsPerIp: number | undefined;
+  handshakeRatePerSec: number | undefined;
+  /** HAProxy's stick table (--haproxy), or the primary's ledger that every built-in worker asks. */
+  enforcedBy: "haproxy" | "ledger";
+  /** Client addresses the ledger holds an entry for (ledger only). */
+  trackedAddresses?: number;
 }
 
 /** What `wsfleet reload-cert` prints: which certificate now serves, and how. */

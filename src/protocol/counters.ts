@@ -21,6 +21,8 @@ export interface Counters {
   dropped: number;
   /** Close codes seen, by code (1000, 1001, 1006, 1009...). */
   closeCodes: Record<string, number>;
+  /** Handshakes refused, by reason (origin, max-connections, conns-per-ip, handshake-rate, authorize...). */
+  refused: Record<string, number>;
 }
 
 export function createCounters(): Counters {
@@ -37,11 +39,16 @@ export function createCounters(): Counters {
     delivered: 0,
     dropped: 0,
     closeCodes: {},
+    refused: {},
   };
 }
 
 export function snapshotCounters(counters: Counters): Counters {
-  return { ...counters, closeCodes: { ...counters.closeCodes } };
+  return { ...counters, closeCodes: { ...counters.closeCodes }, refused: { ...counters.refused } };
+}
+
+function addCounts(total: Record<string, number>, each: Record<string, number> | undefined): void {
+  for (const [key, count] of Object.entries(each ?? {})) total[key] = (total[key] ?? 0) + count;
 }
 
 /** Sums workers' counters for the fleet: pure, tested without workers. */
@@ -59,9 +66,9 @@ export function sumCounters(all: Iterable<Counters>): Counters {
     total.published += each.published;
     total.delivered += each.delivered;
     total.dropped += each.dropped;
-    for (const [code, count] of Object.entries(each.closeCodes)) {
-      total.closeCodes[code] = (total.closeCodes[code] ?? 0) + count;
-    }
+    addCounts(total.closeCodes, each.closeCodes);
+    // A worker of an older build, still draining through a rolling upgrade, reports no refusals.
+    addCounts(total.refused, each.refused);
   }
   return total;
 }

@@ -20,6 +20,12 @@ export interface ConnectionSettings {
   readonly drainSpreadMs: number;
   /** Take the client address from X-Forwarded-For (only behind a proxy you trust). */
   readonly trustProxy: boolean;
+  /** `--allowed-origins` as given, one entry each (`https://app.example.com`, `*.example.com`); empty: any Origin. */
+  readonly allowedOrigins: readonly string[];
+  /** `--require-origin`: a handshake without an Origin header is refused too. */
+  readonly requireOrigin: boolean;
+  /** `--max-connections`: connections one worker holds before it answers 503; undefined: no limit. */
+  readonly maxConnections: number | undefined;
 }
 
 /** What one built-in worker reads at start. */
@@ -34,6 +40,8 @@ export interface WorkerSettings extends ConnectionSettings {
   readonly appPath: string | undefined;
   /** The primary's bus socket, through which `fleet.publish` reaches the other workers; undefined when run alone. */
   readonly busPath: string | undefined;
+  /** The primary's ledger of per-address limits (`--max-conns-per-ip`, `--handshake-rate`); undefined: none here. */
+  readonly ledgerPath: string | undefined;
   /** wss://: PEM files of the certificate (with its chain) and key; undefined: plain ws://. */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
 }
@@ -53,6 +61,9 @@ export const CONNECTION_DEFAULTS: ConnectionSettings = Object.freeze({
   /** Measured in docs/RELIABILITY.md: spreading 4,000 closes over 2 s cuts the reconnect peak HAProxy sees. */
   drainSpreadMs: 2000,
   trustProxy: false,
+  allowedOrigins: Object.freeze([]),
+  requireOrigin: false,
+  maxConnections: undefined,
 });
 
 /** One slot of a fleet, as its environment describes it. */
@@ -64,6 +75,7 @@ export interface WorkerEnvInput {
   readonly sharedPort: boolean;
   readonly appPath: string | undefined;
   readonly busPath: string | undefined;
+  readonly ledgerPath?: string | undefined;
   readonly connections: ConnectionSettings;
   /** The checked certificate and key in one PEM file: the worker serves wss:// with it. */
   readonly tlsPemFile?: string | undefined;
@@ -88,6 +100,10 @@ export function encodeWorkerEnv(input: WorkerEnvInput): Record<string, string> {
     WSFLEET_APP: input.appPath ?? "",
     WSFLEET_TRUST_PROXY: connections.trustProxy ? "1" : "0",
     WSFLEET_BUS: input.busPath ?? "",
+    WSFLEET_LEDGER: input.ledgerPath ?? "",
+    WSFLEET_ALLOWED_ORIGINS: connections.allowedOrigins.join(","),
+    WSFLEET_REQUIRE_ORIGIN: connections.requireOrigin ? "1" : "0",
+    WSFLEET_MAX_CONNECTIONS: connections.maxConnections === undefined ? "" : String(connections.maxConnections),
     // One combined PEM: OpenSSL reads the certificate chain and the key from the same file.
     ...(input.tlsPemFile === undefined
       ? {}
@@ -127,6 +143,17 @@ export function decodeWorkerEnv(env: NodeJS.ProcessEnv): WorkerSettings {
     appPath: env.WSFLEET_APP || undefined,
     trustProxy: env.WSFLEET_TRUST_PROXY === "1",
     busPath: env.WSFLEET_BUS || undefined,
+    ledgerPath: env.WSFLEET_LEDGER || undefined,
+    allowedOrigins: Object.freeze(
+      (env.WSFLEET_ALLOWED_ORIGINS ?? "")
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== ""),
+    ),
+    requireOrigin: env.WSFLEET_REQUIRE_ORIGIN === "1",
+    maxConnections: env.WSFLEET_MAX_CONNECTIONS
+      ? integer(env, "WSFLEET_MAX_CONNECTIONS", undefined, 1, 2 ** 31 - 1)
+      : undefined,
     tls: env.WSFLEET_TLS_CERT
       ? { certFile: env.WSFLEET_TLS_CERT, keyFile: env.WSFLEET_TLS_KEY || env.WSFLEET_TLS_CERT }
       : undefined,

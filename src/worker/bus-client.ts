@@ -1,4 +1,5 @@
-import net from "node:net";
+import type net from "node:net";
+import { connectUnix, retryEvery } from "../net/unix-socket.js";
 import { FrameSplitter } from "../protocol/bus-frames.js";
 
 /** After a lost connection to the hub; the primary's hub only goes away with the primary, which ends us too. */
@@ -40,32 +41,19 @@ export class BusClient {
     return true;
   }
 
-  private open(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(this.socketPath);
-      const splitter = new FrameSplitter();
-      socket.once("connect", () => {
-        this.socket = socket;
-        socket.off("error", reject);
-        socket.on("error", () => {});
-        resolve();
-      });
-      socket.once("error", reject);
-      socket.on("data", (chunk: Buffer) => {
-        const run = splitter.push(chunk);
-        if (run.count > 0) this.onRun(run.bytes);
-      });
-      socket.on("close", () => {
-        if (this.socket !== socket) return;
-        this.socket = undefined;
-        this.corked = false;
-        setTimeout(() => this.reopen(), RECONNECT_DELAY_MS).unref();
-      });
-      socket.unref();
+  private async open(): Promise<void> {
+    const socket = await connectUnix(this.socketPath);
+    const splitter = new FrameSplitter();
+    this.socket = socket;
+    socket.on("data", (chunk: Buffer) => {
+      const run = splitter.push(chunk);
+      if (run.count > 0) this.onRun(run.bytes);
     });
-  }
-
-  private reopen(): void {
-    this.open().catch(() => setTimeout(() => this.reopen(), RECONNECT_DELAY_MS).unref());
+    socket.on("close", () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.corked = false;
+      retryEvery(RECONNECT_DELAY_MS, () => this.open());
+    });
   }
 }

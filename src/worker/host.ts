@@ -1,9 +1,12 @@
 import uWS from "uWebSockets.js";
+import { type GateSettings, isFull } from "../admission/gate.js";
+import type { LedgerClient } from "../admission/ledger-client.js";
+import type { RefusalLog } from "../admission/refusal-log.js";
 import type { ConnectionData, WsfleetApp } from "../api/types.js";
 import { CLOSE_MESSAGE_TOO_BIG } from "../protocol/close-codes.js";
 import type { Counters } from "../protocol/counters.js";
 import type { Compression, WorkerSettings } from "../protocol/worker-env.js";
-import { clientAddress } from "./client-address.js";
+import { upgradeHandler } from "./handshake.js";
 
 type Connection = uWS.WebSocket<ConnectionData>;
 
@@ -11,7 +14,16 @@ type Connection = uWS.WebSocket<ConnectionData>;
 export interface HostState {
   draining: boolean;
   readonly open: Set<Connection>;
+  /** Handshakes past the gate, waiting on the ledger or `authorize`. */
+  upgrading: number;
   onAllClosed: (() => void) | undefined;
+}
+
+/** Who may connect: the gate's settings, the primary's per-address ledger (if any) and the refusal log. */
+export interface Admission {
+  readonly gate: GateSettings;
+  readonly ledger: LedgerClient | undefined;
+  readonly log: RefusalLog;
 }
 
 function compressionOption(compression: Compression): uWS.CompressOptions {
@@ -40,7 +52,11 @@ export function hostApp(
   settings: WorkerSettings,
   counters: Counters,
   state: HostState,
+  admission: Admission,
 ): uWS.TemplatedApp {
+  const { gate, ledger } = admission;
+  // The address each connection was counted under in the ledger, kept apart from the data the app may change.
+  const ledgerAddresses = new WeakMap<Connection, string>();
   const path = app.path ?? "/*";
   // wss://: uWebSockets.js terminates TLS itself (it reads the files once, here; a new certificate needs a new worker).
   const base = settings.tls
@@ -54,34 +70,10 @@ export function hostApp(
     maxBackpressure: settings.maxBackpressureBytes,
     // A reader that lets more than maxBackpressure pile up is closed rather than silently skipped.
     closeOnBackpressureLimit: true,
-    upgrade: (res, req, context) => {
-      if (state.draining) {
-        counters.rejectedHandshakes += 1;
-        res.writeStatus(STATUS_503).writeHeader("Retry-After", "1").end("draining\n", true);
-        return;
-      }
-      const remoteAddress = clientAddress(res, req, settings.trustProxy);
-      const data: ConnectionData = app.userData
-        ? Object.assign(
-            app.userData({
-              url: req.getUrl(),
-              query: req.getQuery(),
-              remoteAddress,
-              header: (name) => req.getHeader(name),
-            }),
-            { remoteAddress },
-          )
-        : { remoteAddress };
-      res.upgrade(
-        data,
-        req.getHeader("sec-websocket-key"),
-        req.getHeader("sec-websocket-protocol"),
-        req.getHeader("sec-websocket-extensions"),
-        context,
-      );
-    },
+    upgrade: upgradeHandler({ app, settings, counters, state, ...admission }),
     open: (ws) => {
       state.open.add(ws);
+      if (ledger) ledgerAddresses.set(ws, ws.getUserData().remoteAddress);
       counters.connectionsOpen += 1;
       counters.connectionsTotal += 1;
       app.open?.(ws);
@@ -99,6 +91,8 @@ export function hostApp(
     close: (ws, code, reason) => {
       state.open.delete(ws);
       counters.connectionsOpen -= 1;
+      const counted = ledgerAddresses.get(ws);
+      if (counted !== undefined) ledger?.release(counted);
       counters.closeCodes[code] = (counters.closeCodes[code] ?? 0) + 1;
       app.close?.(ws, code, reason);
       if (state.open.size === 0) state.onAllClosed?.();
@@ -107,6 +101,8 @@ export function hostApp(
   app.routes?.(server);
   server.get("/healthz", (res) => {
     if (state.draining) res.writeStatus(STATUS_503).end("draining\n");
+    // Full (--max-connections): HAProxy's check takes the worker out of rotation until a connection closes.
+    else if (isFull(gate, state.open.size)) res.writeStatus(STATUS_503).end("full\n");
     else res.end("ok\n");
   });
   // A plain request on the WebSocket path: RFC 6455 §4.2.2 / RFC 9110 §15.5.22, 426 with the protocol to upgrade to.

@@ -29,7 +29,9 @@ export async function runWorker(env: NodeJS.ProcessEnv): Promise<void> {
   const counters = createCounters();
   let server: RunningServer;
   try {
-    server = await serve(await loadApp(settings, counters), settings, counters);
+    server = await serve(await loadApp(settings, counters), settings, counters, (line) =>
+      process.stderr.write(`wsfleet worker: ${line}\n`),
+    );
   } catch (error) {
     if (error instanceof ListenError) {
       send({ type: "listen-failed", host: error.host, port: error.port });

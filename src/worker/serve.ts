@@ -1,4 +1,7 @@
 import uWS from "uWebSockets.js";
+import { gateSettings } from "../admission/gate.js";
+import { LedgerClient } from "../admission/ledger-client.js";
+import { RefusalLog } from "../admission/refusal-log.js";
 import type { WsfleetApp } from "../api/types.js";
 import { listenAddresses } from "../net/listen-addresses.js";
 import type { Counters } from "../protocol/counters.js";
@@ -69,9 +72,20 @@ function closeSpread<T>(connections: T[], state: { open: Set<T> }, spreadMs: num
   closeDue();
 }
 
-export async function serve(app: WsfleetApp, settings: WorkerSettings, counters: Counters): Promise<RunningServer> {
-  const state: HostState = { draining: false, open: new Set(), onAllClosed: undefined };
-  const server = hostApp(app, settings, counters, state);
+export async function serve(
+  app: WsfleetApp,
+  settings: WorkerSettings,
+  counters: Counters,
+  log: (line: string) => void,
+): Promise<RunningServer> {
+  const state: HostState = { draining: false, open: new Set(), upgrading: 0, onAllClosed: undefined };
+  const admission = {
+    gate: gateSettings(settings),
+    // Asked before each upgrade, so --max-conns-per-ip and --handshake-rate count across every worker of the fleet.
+    ledger: settings.ledgerPath ? await LedgerClient.connect(settings.ledgerPath) : undefined,
+    log: new RefusalLog(log, { setTimeout: (callback, ms) => setTimeout(callback, ms).unref() }),
+  };
+  const server = hostApp(app, settings, counters, state, admission);
   const compress = settings.compression !== "off";
   // Connected before setup(), so the app's first publish already reaches the other workers.
   const bus = settings.busPath

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import WebSocket from "ws";
 import { badOptions } from "../chaos/lib/environment.js";
+import { connectionFlood } from "../chaos/lib/flood.js";
 import { fuzzFrames } from "../chaos/lib/hostile.js";
 import { crashLoop, primarySigkill } from "../chaos/lib/processes.js";
 import { haproxyKilled, rollingRestartUnderLoad, workerCrashes } from "../chaos/lib/under-load.js";
@@ -22,6 +23,9 @@ test("bounded: primary SIGKILLed once in start-up and once in a rolling restart,
   primarySigkill(t, "primary-sigkill", { rounds: 1, seed: Date.now() % 1000 }));
 
 test("bounded: crash loop with one retry", (t) => crashLoop(t, "crash-loop", { workers: 2, startRetries: 1 }));
+
+test("bounded: a 3 s connection flood from one address beside 10 normal clients from another", (t) =>
+  connectionFlood(t, "connection-flood", { flooders: 10, normalClients: 10, durationMs: 3000 }));
 
 test("bounded: 1,000 fuzzed frames", (t) => fuzzFrames(t, "fuzzer", { total: 1000, perConnection: 20 }));
 

@@ -35,6 +35,9 @@ test("defaults follow the guide: port 8000, localhost, websockets-test, one work
         drainTimeoutMs: 1000,
         drainSpreadMs: 2000,
         trustProxy: false,
+        allowedOrigins: [],
+        requireOrigin: false,
+        maxConnections: undefined,
       },
     },
     supervision: { startSecs: 1, startRetries: 3, stopTimeoutMs: 10_000 },
@@ -45,6 +48,7 @@ test("defaults follow the guide: port 8000, localhost, websockets-test, one work
     haproxy: undefined,
     broker: undefined,
     tls: undefined,
+    addressLimits: undefined,
   });
   assert.ok(Object.isFrozen(options));
   assert.ok(Object.isFrozen(options.fleet) && Object.isFrozen(options.fleet.connections));

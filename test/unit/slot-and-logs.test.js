@@ -25,6 +25,9 @@ test("slots are named like Supervisor's process_name %(program_name)s_%(process_
       compression: "off",
       drainTimeoutMs: 0,
       trustProxy: false,
+      allowedOrigins: [],
+      requireOrigin: false,
+      maxConnections: undefined,
     },
   });
   assert.deepEqual(

@@ -67,6 +67,10 @@ test("the worker reads its settings from the environment, with the same defaults
       appPath: undefined,
       trustProxy: false,
       busPath: undefined,
+      ledgerPath: undefined,
+      allowedOrigins: [],
+      requireOrigin: false,
+      maxConnections: undefined,
       tls: undefined,
     },
   );
@@ -95,6 +99,7 @@ test("what the primary encodes the worker decodes: one file holds both sides of 
     sharedPort: false,
     appPath: "/srv/app.js",
     busPath: "/tmp/wsfleet-1-x/bus.sock",
+    ledgerPath: "/tmp/wsfleet-1-x/ledger.sock",
     connections: options.fleet.connections,
     tlsPemFile: "/run/wsfleet/tls.pem",
   });
@@ -109,6 +114,7 @@ test("what the primary encodes the worker decodes: one file holds both sides of 
       exclusivePort: true,
       appPath: "/srv/app.js",
       busPath: "/tmp/wsfleet-1-x/bus.sock",
+      ledgerPath: "/tmp/wsfleet-1-x/ledger.sock",
       tls: { certFile: "/run/wsfleet/tls.pem", keyFile: "/run/wsfleet/tls.pem" },
       ...options.fleet.connections,
     },

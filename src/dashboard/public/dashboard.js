@@ -58,7 +58,15 @@ function renderRows(frame) {
   const running = frame.workers.filter((worker) => worker.state === "RUNNING").length;
   const plural = (count, noun) => `${count} ${noun}${count === 1 ? "" : "s"}`;
   byId("summary").textContent =
-    `${running}/${plural(frame.workers.length, "worker")} running · ${plural(frame.connections, "connection")} · ${frame.messagesPerSec} messages/s`;
+    `${running}/${plural(frame.workers.length, "worker")} running · ${plural(frame.connections, "connection")} · ${frame.messagesPerSec} messages/s${refusedText(frame.refused)}`;
+}
+
+/** " · refused: origin 3, conns-per-ip 10", or nothing when no handshake was refused. */
+function refusedText(refused = {}) {
+  const parts = Object.entries(refused)
+    .filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${reason} ${count}`);
+  return parts.length > 0 ? ` · refused: ${parts.join(", ")}` : "";
 }
 
 function chart(id, label, stroke, data) {
