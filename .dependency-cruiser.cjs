@@ -6,6 +6,9 @@ const WORKER_SIDE = "^src/(worker|apps|api)/";
 const PURE_FILES = [
   "^src/supervise/(states|restart-policy)[.]ts$",
   "^src/config/(settings|parsers|validate)[.]ts$",
+  "^src/config-file/parse[.]ts$",
+  "^src/reload/plan[.]ts$",
+  "^src/upgrade/handover[.]ts$",
   "^src/haproxy/(model|config)[.]ts$",
   "^src/protocol/naming[.]ts$",
   "^src/cli/unit-file[.]ts$",
@@ -61,6 +64,24 @@ module.exports = {
       "config/ validates without I/O and knows no part that receives its slices.",
       { path: "^src/config/" },
       { path: "^src/(supervise|fleet|haproxy|cli|primary|bus|worker|apps|metrics|dashboard|net|tls)/" },
+    ),
+    forbid(
+      "config-file-reads-into-the-settings-table",
+      "config-file/ reads --config into the raw options of config/; it knows no part that runs them.",
+      { path: "^src/config-file/" },
+      { path: "^src/", pathNot: "^src/(config/|config-file/|errors[.]ts$)" },
+    ),
+    forbid(
+      "reload-plans-and-is-told-how",
+      "reload/ plans a config change and applies it through the functions it is handed; primary/ wires it to the fleet.",
+      { path: "^src/reload/" },
+      { path: "^src/(fleet|haproxy|cli|primary|bus|supervise|worker|apps|metrics|dashboard|net|tls)/" },
+    ),
+    forbid(
+      "upgrade-starts-a-primary-and-knows-no-parts",
+      "upgrade/ starts the next primary and says what the generations share; primary/ wires it to the fleet and HAProxy.",
+      { path: "^src/upgrade/" },
+      { path: "^src/(fleet|haproxy|cli|primary|bus|supervise|worker|apps|metrics|dashboard|net|tls|reload)/" },
     ),
     forbid(
       "commands-know-only-the-protocol",

@@ -46,7 +46,15 @@ export function formatStatus(status: FleetStatus, nowMs: number): string {
       .join("  ")
       .trimEnd(),
   );
-  return `primary pid ${status.pid}, up since ${status.startedAt}\n${lines.join("\n")}\n${formatBus(status)}`;
+  return `primary pid ${status.pid}, up since ${status.startedAt}\n${lines.join("\n")}\n${formatBus(status)}${formatReload(status)}`;
+}
+
+/** With --config: the last reload, what it changed or why it was refused. */
+function formatReload({ lastReload }: FleetStatus): string {
+  if (!lastReload) return "";
+  if (lastReload.refused !== undefined) return `last reload ${lastReload.at}: ${lastReload.refused}\n`;
+  const changes = lastReload.changes.length === 0 ? "file unchanged, workers rolled" : lastReload.changes.join(", ");
+  return `last reload ${lastReload.at}: ${changes}\n`;
 }
 
 /** The fleet-wide publish lines: what the workers published and got, the hub, and the broker with --broker. */

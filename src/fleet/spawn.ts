@@ -13,6 +13,7 @@ function workerEnv(
   marker: Readonly<Record<string, string>>,
   busPath: string | undefined,
   tlsPemFile: string | undefined,
+  reusePort: boolean,
 ): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -24,6 +25,7 @@ function workerEnv(
       port: slot.port,
       host: fleet.host,
       sharedPort: fleet.ports.kind === "shared",
+      reusePort,
       appPath: fleet.worker.kind === "builtin" ? fleet.worker.app : undefined,
       busPath,
       connections: fleet.connections,
@@ -42,13 +44,15 @@ export function workerSpawner(
   marker: Readonly<Record<string, string>>,
   busPath: string | undefined,
   tlsPemFile: string | undefined,
+  /** Behind HAProxy: built-in workers bind their port with SO_REUSEPORT, so an upgrade's new ones can bind it too. */
+  reusePort = false,
 ): Spawner {
   const { worker } = fleet;
   if (worker.kind === "exec") {
     return (slot) =>
       spawn(worker.command, {
         shell: true,
-        env: workerEnv(fleet, slot, marker, busPath, tlsPemFile),
+        env: workerEnv(fleet, slot, marker, busPath, tlsPemFile, reusePort),
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
       });
@@ -56,7 +60,7 @@ export function workerSpawner(
   const script = fileURLToPath(new URL("../worker.js", import.meta.url));
   return (slot) =>
     fork(script, [], {
-      env: workerEnv(fleet, slot, marker, busPath, tlsPemFile),
+      env: workerEnv(fleet, slot, marker, busPath, tlsPemFile, reusePort),
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       detached: true,
     });

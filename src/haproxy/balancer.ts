@@ -37,6 +37,11 @@ export interface BalancerSettings {
   readonly env: Readonly<Record<string, string>>;
   /** wss://: the combined PEM (mode 0600, in the runtime directory) HAProxy's frontend terminates TLS with. */
   readonly tlsCrtFile?: string | undefined;
+  /**
+   * `wsfleet upgrade`'s new generation: the old HAProxy's runtime socket. Its ports are in use by it, so they are not
+   * checked; the new haproxy takes its listening sockets (`-x`).
+   */
+  readonly takeListenersFrom?: string | undefined;
 }
 
 /** What the runtime API client does for the balancer (RuntimeClient; a recording fake in tests). */
@@ -86,11 +91,14 @@ export class HaproxyBalancer {
     const bin = await resolveHaproxyBinary(haproxy.bin);
     await assertResolves(haproxy.frontend.host, "--frontend-host");
     if (haproxy.stats) await assertResolves(haproxy.stats.host, "--haproxy-stats");
-    await assertPortFree(haproxy.frontend.host, haproxy.frontend.port, {
-      port: "--frontend-port",
-      host: "--frontend-host",
-    });
-    if (haproxy.stats) {
+    const handOver = settings.takeListenersFrom !== undefined;
+    if (!handOver) {
+      await assertPortFree(haproxy.frontend.host, haproxy.frontend.port, {
+        port: "--frontend-port",
+        host: "--frontend-host",
+      });
+    }
+    if (haproxy.stats && !handOver) {
       await assertPortFree(haproxy.stats.host, haproxy.stats.port, {
         port: "--haproxy-stats",
         host: "--haproxy-stats",
@@ -117,6 +125,7 @@ export class HaproxyBalancer {
       onGroupStart: (pgid) => guard.watch(pgid),
       onGroupEnd: (pgid) => guard.unwatch(pgid),
       stopTimeoutMs: supervision.stopTimeoutMs,
+      takeListenersFrom: this.settings.takeListenersFrom,
     });
     this.process = haproxyProcess;
     haproxyProcess.start();
@@ -195,6 +204,7 @@ export class HaproxyBalancer {
       stats: haproxy.stats,
       tunnelTimeoutMs: haproxy.tunnelTimeoutMs,
       runtimeSocket: this.runtime.socketPath,
+      exposeListeners: true,
       httpHealthCheck: servers.httpHealthCheck,
       tlsCrtFile: this.settings.tlsCrtFile,
     });
@@ -239,6 +249,15 @@ export class HaproxyBalancer {
     const file = this.settings.tlsCrtFile;
     if (file === undefined) throw new Error("haproxy was started without --tls-cert");
     await this.runtime.replaceCertificate(file, pem);
+  }
+
+  /**
+   * `wsfleet upgrade`: the new HAProxy holds the listening sockets too, so this one soft-stops (SIGUSR1): it closes
+   * its listeners and exits once its last connection has ended (the old workers' drain ends them), SIGKILL after
+   * `killAfterMs`. Resolves once it has exited.
+   */
+  handOver(killAfterMs: number): Promise<void> {
+    return this.process?.finish("SIGUSR1", killAfterMs) ?? Promise.resolve();
   }
 
   /** Stops haproxy, the last process to go. */
