@@ -6,6 +6,8 @@
 # systemctl reload with a changed and a bad file, and wsfleet upgrade (MAINPID= follows). Needs root, the
 # network to deb.debian.org and the npm registry, and about 3 minutes (1 when the base image is cached).
 #   npm run test:systemd               (WSFLEET_CHECK_DIR, default /var/tmp/wsfleet-systemd-check, caches the image)
+# The container shares the host's network: WSFLEET_CHECK_BASE_PORT and WSFLEET_CHECK_FRONTEND_PORT (default the
+# guide's 8000 and 8080) move the fleet when the host uses those ports.
 # Not part of `npm test`: it downloads a Debian system and boots it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +16,9 @@ WORK="${WSFLEET_CHECK_DIR:-/var/tmp/wsfleet-systemd-check}"
 BASE="$WORK/base"
 TREE="$WORK/tree"
 MACHINE="wsfleet-check-$$"
+BASE_PORT="${WSFLEET_CHECK_BASE_PORT:-8000}"
+FRONTEND_PORT="${WSFLEET_CHECK_FRONTEND_PORT:-8080}"
+PORTS="--base-port $BASE_PORT --frontend-port $FRONTEND_PORT"
 failures=0
 
 step() { printf '\n== %s\n' "$*"; }
@@ -92,7 +97,7 @@ in_box bash -c "cd /root && NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.c
 echo "node $(in_box node --version), $(in_box haproxy -v | head -1)"
 
 step "wsfleet systemd-unit --workers 4 --haproxy --user www-data > /etc/systemd/system/wsfleet.service"
-in_box bash -c 'wsfleet systemd-unit --workers 4 --haproxy --user www-data > /etc/systemd/system/wsfleet.service'
+in_box bash -c "wsfleet systemd-unit --workers 4 --haproxy $PORTS --user www-data > /etc/systemd/system/wsfleet.service"
 verify="$(in_box systemd-analyze verify /etc/systemd/system/wsfleet.service 2>&1 || true)"
 if [ -z "$verify" ]; then pass "systemd-analyze verify printed nothing"; else fail "systemd-analyze verify: $verify"; fi
 
@@ -105,14 +110,14 @@ echo_check() {
 ECHO_CHECK='
 import asyncio, sys, websockets
 async def main():
-    async with websockets.connect("ws://localhost:8080/") as ws:
+    async with websockets.connect("ws://localhost:'"$FRONTEND_PORT"'/") as ws:
         await ws.send("Hello!")
         print("<", await ws.recv())
 asyncio.run(main())'
 HOLD_CLIENT='
 import asyncio, websockets
 async def main():
-    async with websockets.connect("ws://localhost:8080/") as ws:
+    async with websockets.connect("ws://localhost:'"$FRONTEND_PORT"'/") as ws:
         print("held: open", flush=True)
         await ws.wait_closed()
         print("held client closed:", ws.close_code, ws.close_reason, flush=True)
@@ -201,7 +206,7 @@ echo_check "echo after the restart"
 in_box systemctl stop wsfleet
 
 step "--config: wsfleet systemd-unit --config /etc/wsfleet/fleet.json; systemctl reload applies a changed file"
-in_box bash -c 'mkdir -p /etc/wsfleet && printf "%s\n" "{\"workers\": 2, \"haproxy\": true, \"drain-spread\": 1}" > /etc/wsfleet/fleet.json'
+in_box bash -c 'mkdir -p /etc/wsfleet && printf "%s\n" "{\"workers\": 2, \"haproxy\": true, \"drain-spread\": 1, \"base-port\": '"$BASE_PORT"', \"frontend-port\": '"$FRONTEND_PORT"'}" > /etc/wsfleet/fleet.json'
 in_box bash -c 'wsfleet systemd-unit --config /etc/wsfleet/fleet.json --user www-data > /etc/systemd/system/wsfleet.service'
 grep -q '^ExecReload=.* reload --runtime-dir /run/wsfleet --pid \$MAINPID$' "$TREE/etc/systemd/system/wsfleet.service" &&
   pass "ExecReload= is wsfleet reload" || fail "ExecReload=: $(grep ExecReload "$TREE/etc/systemd/system/wsfleet.service")"
@@ -240,7 +245,10 @@ status="$(in_box wsfleet status --runtime-dir /run/wsfleet 2>&1 || true)"
 grep -q "primary pid $new_pid" <<<"$status" && pass "wsfleet status answers from the new primary" || fail "status: $status"
 echo_check "echo after the upgrade"
 in_box systemctl stop wsfleet
-[ "$(show Result)" = "success" ] && pass "stopped: Result=success" || fail "Result=$(show Result)"
+if [ "$(show Result)" = "success" ]; then pass "stopped: Result=success"; else
+  fail "Result=$(show Result)"
+  in_box journalctl -u wsfleet --no-pager -o cat -n 40
+fi
 
 step "result"
 if [ "$failures" -eq 0 ]; then echo "systemd-check: all passed"; else echo "systemd-check: $failures failed"; fi

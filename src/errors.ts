@@ -73,6 +73,11 @@ export const ERROR_CATALOGUE = {
     EXIT_FAILURE,
     (reason: string) => `upgrade failed, the running primary keeps serving: ${reason}`,
   ),
+  reloadFailed: kind(
+    "WSFLEET_RELOAD_FAILED",
+    EXIT_FAILURE,
+    (file: string, reason: string) => `reload of ${file} failed, nothing changed: ${reason}`,
+  ),
   portInUse: kind(
     "WSFLEET_PORT_IN_USE",
     EXIT_USAGE,

@@ -29,8 +29,8 @@ export interface HaproxyProcessDeps {
   logger: Logger;
   clock: Clock;
   policy: RestartPolicy;
-  /** Resolves true once this HAProxy answers on its runtime socket. */
-  isAnswering(): Promise<boolean>;
+  /** Resolves true once the haproxy with this pid answers on its runtime socket. */
+  isAnswering(pid: number | undefined): Promise<boolean>;
   signalGroup(pgid: number, signal: NodeJS.Signals): void;
   /** The orphan guard: HAProxy's process group is SIGKILLed with the workers' if the primary dies. */
   onGroupStart(pgid: number): void;
@@ -59,7 +59,11 @@ export function createHaproxyProcess(deps: HaproxyProcessDeps): SupervisedProces
     },
     readiness: "signal",
     onSpawn: (child, isCurrent) => {
-      void pollUntil(deps.isAnswering, () => !isCurrent(), 50).then((ok) => {
+      void pollUntil(
+        () => deps.isAnswering(child.pid),
+        () => !isCurrent(),
+        50,
+      ).then((ok) => {
         if (ok) haproxy.ready(child);
       });
     },

@@ -162,6 +162,9 @@ export async function runFleet(
     new ConfigReloader(config.current, {
       load: () => config.load(),
       useWorkerOptions: (next) => fleet.useSpawner(spawnerFor(next)),
+      reloadHaproxy: async (next) => {
+        if (balancer && next.haproxy) await balancer.reload(next.haproxy);
+      },
       size: () => fleet.size,
       scaleTo: (count) => primary.scale(count),
       rollWorkers: () => primary.rollWorkers(),

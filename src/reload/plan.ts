@@ -1,22 +1,26 @@
 /**
  * What `wsfleet reload` (SIGHUP) does with a changed config file, decided before anything is touched: each changed
  * setting is applied with the least disruption it allows (the worker count scales, a worker-level setting rolls the
- * workers), and a change a running fleet cannot take refuses the whole reload, naming the setting and why. Pure.
+ * workers, an HAProxy setting reloads HAProxy seamlessly), and a change a running fleet cannot take refuses the whole reload, naming the setting and why. Pure.
  */
 import { SETTINGS, type SettingName } from "../config/settings.js";
 import type { EffectiveSetting } from "../config-file/parse.js";
 
 /** How a changed setting reaches the running fleet. */
-type Effect = { readonly how: "scale" } | { readonly how: "roll" } | { readonly how: "refuse"; readonly why: string };
+type Effect =
+  | { readonly how: "scale" }
+  | { readonly how: "roll" }
+  | { readonly how: "haproxy" }
+  | { readonly how: "refuse"; readonly why: string };
 
 const SCALE: Effect = { how: "scale" };
 /** New workers read it: a rolling restart, one worker at a time, each replacement RUNNING before the next. */
 const ROLL: Effect = { how: "roll" };
+/** HAProxy's seamless reload: a new haproxy with the new config takes the listening sockets, the old one finishes. */
+const HAPROXY: Effect = { how: "haproxy" };
 const refuse = (why: string): Effect => ({ how: "refuse", why });
 
 const AT_START = "is read once, at start";
-const HAPROXY_AT_START =
-  "is in HAProxy's config, which it reads at start (a seamless HAProxy reload is not part of wsfleet reload yet)";
 
 /** What a change of each setting costs; a setting not listed is read once at start. */
 const EFFECTS: Partial<Record<SettingName, Effect>> = {
@@ -35,11 +39,11 @@ const EFFECTS: Partial<Record<SettingName, Effect>> = {
   basePort: refuse("gives every worker its port, bound at start"),
   sharedPort: refuse("is the port every worker has bound"),
   haproxy: refuse("decides at start whether HAProxy runs in front"),
-  haproxyBin: refuse(HAPROXY_AT_START),
-  frontendHost: refuse(HAPROXY_AT_START),
-  frontendPort: refuse(HAPROXY_AT_START),
-  haproxyStats: refuse(HAPROXY_AT_START),
-  tunnelTimeout: refuse(HAPROXY_AT_START),
+  haproxyBin: HAPROXY,
+  frontendHost: HAPROXY,
+  frontendPort: HAPROXY,
+  haproxyStats: HAPROXY,
+  tunnelTimeout: HAPROXY,
   startSecs: refuse("is Supervisor's setting of each worker slot, set when the slot is made"),
   startRetries: refuse("is Supervisor's setting of each worker slot, set when the slot is made"),
   stopTimeout: refuse("is Supervisor's setting of each worker slot, set when the slot is made"),
@@ -56,7 +60,7 @@ export interface SettingChange {
   readonly key: string;
   readonly from: string | undefined;
   readonly to: string | undefined;
-  readonly how: "scale" | "roll";
+  readonly how: "scale" | "roll" | "haproxy";
 }
 
 export interface ReloadPlan {
@@ -68,6 +72,8 @@ export interface ReloadPlan {
   readonly scaleTo: number | undefined;
   /** Whether the workers are rolled so their replacements run with the new settings. */
   readonly rollWorkers: boolean;
+  /** Whether HAProxy is reloaded (seamlessly) with a new config. */
+  readonly reloadHaproxy: boolean;
 }
 
 function shown(value: string | undefined): string {
@@ -76,7 +82,7 @@ function shown(value: string | undefined): string {
 
 /** "workers 3 → 5 (scale)": a change as the log, `wsfleet reload` and `wsfleet status` say it. */
 export function describeChange(change: SettingChange): string {
-  const how = change.how === "scale" ? "scaled" : "workers rolled";
+  const how = { scale: "scaled", roll: "workers rolled", haproxy: "haproxy reloaded" }[change.how];
   return `${change.key} ${shown(change.from)} → ${shown(change.to)} (${how})`;
 }
 
@@ -123,5 +129,6 @@ export function planReload(before: readonly EffectiveSetting[], after: readonly 
     refused,
     scaleTo: refused.length > 0 ? undefined : scaleTo,
     rollWorkers: refused.length === 0 && changes.some((change) => change.how === "roll"),
+    reloadHaproxy: refused.length === 0 && changes.some((change) => change.how === "haproxy"),
   });
 }

@@ -20,6 +20,8 @@ export interface ReloaderDeps {
   /** The fleet's worker count now (it may have been scaled since the file was read). */
   size(): number;
   scaleTo(count: number): Promise<void>;
+  /** HAProxy's seamless reload with these options' HAProxy settings; rejects (the old one serves on) if it fails. */
+  reloadHaproxy(options: Options): Promise<void>;
   /** The rolling restart, one worker at a time (with --tls-cert the certificate is re-read first). */
   rollWorkers(): Promise<void>;
   logger: Logger;
@@ -78,6 +80,13 @@ export class ConfigReloader {
       return this.last;
     }
     logger.event("info", "reload", `${file}: ${changes.join(", ")}`);
+    // First, as it is the one step that can fail: then nothing else of the file has been applied.
+    if (plan.reloadHaproxy) {
+      await this.deps.reloadHaproxy(next.options).catch((error: Error) => {
+        const failed = wsfleetError("reloadFailed", file, error.message);
+        return refuse(failed, failed.message);
+      });
+    }
     this.current = next;
     if (plan.rollWorkers) this.deps.useWorkerOptions(next.options);
     // Shrink before rolling and grow after: no worker is started only to be replaced, or replaced only to be removed.

@@ -24,52 +24,54 @@ interface GenerationCommand {
 }
 
 /**
- * `wsfleet upgrade` in the old primary: starts the new primary (in its own process group, its output on ours, an
- * IPC channel for its one message) and resolves with its pid once it says every worker is RUNNING. Rejects, with the
- * new one stopped (SIGTERM to its group), when it exits first or is not ready within `timeoutMs`: the old generation
- * then keeps serving, untouched.
+ * `wsfleet upgrade` in the old primary: starts the new primary and resolves with its pid once it says every worker is
+ * RUNNING. It is started through `/bin/sh -c '… &'`, which exits at once: the new primary is orphaned, so its parent
+ * is init (systemd) before it says MAINPID=, and systemd then treats it as its own main process (a main process
+ * that is some other process's child is "alien" to systemd, which does not wait for it at stop and SIGKILLs it). Its
+ * output goes to ours; the IPC channel, inherited through the shell, carries its one message. Rejects, with the new
+ * one stopped (SIGTERM to its process group), when it goes before it is ready or is not ready within `timeoutMs`: the
+ * old generation then keeps serving, untouched.
  */
 function startNewGeneration(command: GenerationCommand, timeoutMs: number): Promise<{ pid: number }> {
-  const child: ChildProcess = spawn(command.execPath, [...command.args], {
+  const shell: ChildProcess = spawn("/bin/sh", ["-c", '"$0" "$@" &', command.execPath, ...command.args], {
     detached: true,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     env: command.env,
   });
+  // The shell's process group, which the new primary stays in (a shell without job control runs `&` in its own).
+  const group = shell.pid;
   return new Promise((resolve, reject) => {
-    const done = (error: Error | undefined) => {
+    const done = (outcome: Error | number) => {
       clearTimeout(timer);
-      child.removeAllListeners("message");
-      child.removeAllListeners("exit");
-      child.removeAllListeners("error");
-      if (error) {
-        if (child.pid !== undefined && child.exitCode === null) {
+      shell.removeAllListeners("message");
+      shell.removeAllListeners("disconnect");
+      shell.removeAllListeners("error");
+      if (outcome instanceof Error) {
+        if (group !== undefined) {
           try {
-            process.kill(-child.pid, "SIGTERM");
+            process.kill(-group, "SIGTERM");
           } catch {}
         }
-        reject(error);
+        reject(outcome);
         return;
       }
       // It outlives us: nothing of ours may keep it, or wait for it.
-      if (child.connected) child.disconnect();
-      child.unref();
-      resolve({ pid: child.pid ?? 0 });
+      if (shell.connected) shell.disconnect();
+      shell.unref();
+      resolve({ pid: outcome });
     };
     const timer = setTimeout(
-      () => done(new Error(`the new primary (pid ${child.pid}) was not ready within ${timeoutMs / 1000} s`)),
+      () => done(new Error(`the new primary was not ready within ${timeoutMs / 1000} s (stopped)`)),
       timeoutMs,
     );
-    child.on("message", (message) => {
-      if (isGenerationReady(message)) done(undefined);
+    shell.on("message", (message) => {
+      if (isGenerationReady(message)) done(message.pid);
     });
-    child.on("exit", (code, signal) =>
-      done(
-        new Error(
-          `the new primary (pid ${child.pid}) exited with ${signal ?? `status ${code}`} before it was ready; its reason is in the log above`,
-        ),
-      ),
+    // Its end of the channel closes when it exits: before it was ready, it failed.
+    shell.on("disconnect", () =>
+      done(new Error("the new primary exited before it was ready; its reason is in the log above")),
     );
-    child.on("error", (error) => done(new Error(`could not start the new primary: ${error.message}`)));
+    shell.on("error", (error) => done(new Error(`could not start the new primary: ${error.message}`)));
   });
 }
 

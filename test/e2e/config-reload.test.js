@@ -5,7 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import WebSocket from "ws";
 import { closed, connect, roundTrip } from "../helpers/clients.js";
-import { runPrimary, startPrimary } from "../helpers/fleet.js";
+import { eventually, isAlive, runPrimary, startPrimary } from "../helpers/fleet.js";
 import { freePortRange } from "../helpers/ports.js";
 
 /** A config file in a directory of its own, removed when the test ends; `write` replaces its content. */
@@ -139,4 +139,62 @@ test("wsfleet config: every setting in effect and its source; flags win over the
   const start = await runPrimary(["--config", config.file]);
   assert.equal(start.code, 2);
   assert.match(start.stderr, /unknown key "wrokers"/);
+});
+
+test("--config with --haproxy: a new frontend port and tunnel timeout reload HAProxy seamlessly; held connections stay, the old port closes", async (t) => {
+  const base = await freePortRange(6);
+  const settings = {
+    workers: 2,
+    "base-port": base,
+    host: "127.0.0.1",
+    "start-secs": 0,
+    haproxy: true,
+    "frontend-host": "127.0.0.1",
+    "frontend-port": base + 4,
+  };
+  const config = configFile(t, settings);
+  const primary = startPrimary(t, ["--config", config.file]);
+  await primary.waitForEvent((event) => event.event === "ready", 20_000);
+  const pid = primary.child.pid;
+  const before = await status(pid);
+  const held = await Promise.all([0, 1, 2].map(() => connect(`ws://127.0.0.1:${base + 4}/`)));
+
+  config.write({ ...settings, "frontend-port": base + 5, "tunnel-timeout": 1800 });
+  const reload = await runPrimary(["reload", "--pid", String(pid)], { timeoutMs: 30_000 });
+  assert.equal(reload.code, 0, reload.stderr);
+  assert.match(
+    reload.stdout,
+    /frontend-port "\d+" → "\d+" \(haproxy reloaded\), tunnel-timeout "3600" → "1800" \(haproxy reloaded\)/,
+  );
+  const after = await status(pid);
+  assert.notEqual(after.haproxy.pid, before.haproxy.pid, "a new haproxy serves");
+  assert.deepEqual(
+    after.workers.map((worker) => worker.pid),
+    before.workers.map((worker) => worker.pid),
+    "no worker was touched",
+  );
+  // The connections of the old haproxy go on; it finishes them.
+  for (const [index, ws] of held.entries()) {
+    assert.equal((await roundTrip(ws, `held ${index}`, false)).data.toString(), `held ${index}`);
+  }
+  assert.ok(isAlive(before.haproxy.pid), "the old haproxy is finishing its connections");
+  const fresh = await connect(`ws://127.0.0.1:${base + 5}/`);
+  assert.equal((await roundTrip(fresh, "new port", false)).data.toString(), "new port");
+  await assert.rejects(connect(`ws://127.0.0.1:${base + 4}/`), /ECONNREFUSED/);
+  // The new haproxy follows the fleet: a scale through the same file reaches it over its runtime API.
+  config.write({ ...settings, "frontend-port": base + 5, "tunnel-timeout": 1800, workers: 3 });
+  const scale = await runPrimary(["reload", "--pid", String(pid)], { timeoutMs: 30_000 });
+  assert.equal(scale.code, 0, scale.stderr);
+  assert.ok(
+    await eventually(
+      async () => Object.values((await status(pid)).haproxy.servers).filter((s) => s === "UP").length === 3,
+      10_000,
+    ),
+    "the new haproxy sees 3 servers UP",
+  );
+  for (const ws of [...held, fresh]) ws.close(1000);
+  assert.ok(
+    await eventually(() => !isAlive(before.haproxy.pid), 10_000),
+    "the old haproxy exits once its last connection ends",
+  );
 });

@@ -96,6 +96,17 @@ function effective(content, flags = {}) {
   return effectiveSettings(raw, sources, Number(raw.workers ?? 2));
 }
 
+test("reload plan: HAProxy settings reload HAProxy seamlessly", () => {
+  const before = effective({ haproxy: true, "frontend-port": 8080 });
+  const plan = planReload(before, effective({ haproxy: true, "frontend-port": 9090, "tunnel-timeout": 60 }));
+  assert.deepEqual(plan.changes.map(describeChange), [
+    'frontend-port "8080" → "9090" (haproxy reloaded)',
+    'tunnel-timeout "3600" → "60" (haproxy reloaded)',
+  ]);
+  assert.equal(plan.reloadHaproxy, true);
+  assert.equal(plan.rollWorkers, false);
+});
+
 test("reload plan: the worker count scales, worker-level settings roll the workers, one value written two ways is no change", () => {
   const before = effective({ workers: 3, "drain-spread": "2", "max-payload": "1MiB" });
   const scale = planReload(before, effective({ workers: 5, "drain-spread": "2.0", "max-payload": "1048576" }));
@@ -104,6 +115,7 @@ test("reload plan: the worker count scales, worker-level settings roll the worke
     refused: [],
     scaleTo: 5,
     rollWorkers: false,
+    reloadHaproxy: false,
   });
   assert.equal(describeChange(scale.changes[0]), 'workers "3" → "5" (scaled)');
   const roll = planReload(before, effective({ workers: 3, "idle-timeout": 60, app: "./room.js" }));
@@ -117,7 +129,7 @@ test("reload plan: the worker count scales, worker-level settings roll the worke
   assert.equal(roll.rollWorkers, true);
   assert.equal(roll.scaleTo, undefined);
   const none = planReload(before, effective({ workers: 3, "drain-spread": 2, "max-payload": "1MiB" }));
-  assert.deepEqual(none, { changes: [], refused: [], scaleTo: undefined, rollWorkers: false });
+  assert.deepEqual(none, { changes: [], refused: [], scaleTo: undefined, rollWorkers: false, reloadHaproxy: false });
 });
 
 test("reload plan: a change that needs a restart refuses the whole reload, naming the setting and why", () => {
@@ -126,9 +138,9 @@ test("reload plan: a change that needs a restart refuses the whole reload, namin
   assert.deepEqual(plan.changes, [], "nothing of the file is applied");
   assert.equal(plan.scaleTo, undefined);
   assert.equal(plan.rollWorkers, false);
-  assert.equal(plan.refused.length, 2);
+  assert.equal(plan.reloadHaproxy, false);
+  assert.deepEqual(plan.refused.length, 1);
   assert.match(plan.refused[0], /^name "websockets-test" → "chat" names every worker/);
-  assert.match(plan.refused[1], /^frontend-port "8080" → "9090" is in HAProxy's config/);
   const exec = planReload(effective({}), effective({ exec: "python3 app.py" }));
   assert.match(exec.refused.join("\n"), /exec: the choice between the built-in worker and an --exec program/);
   const execChanged = planReload(effective({ exec: "python3 a.py" }), effective({ exec: "python3 b.py" }));
@@ -137,7 +149,7 @@ test("reload plan: a change that needs a restart refuses the whole reload, namin
 });
 
 /** A ConfigReloader over recording fakes; `files` are the contents `load()` returns in turn (an Error is thrown). */
-function reloaderWith(first, files) {
+function reloaderWith(first, files, { failHaproxy = false } = {}) {
   const calls = [];
   let size = Number(first.workers);
   const loaded = (content) => {
@@ -158,6 +170,10 @@ function reloaderWith(first, files) {
       size = count;
     },
     rollWorkers: async () => calls.push("rollWorkers"),
+    reloadHaproxy: async () => {
+      calls.push("reloadHaproxy");
+      if (failHaproxy) throw new Error("port 9090 is in use");
+    },
     logger: { event: (level, event) => calls.push(`${level} ${event}`), workerLine: () => {} },
     now: () => new Date(0),
   });
@@ -183,4 +199,19 @@ test("reloader: grow after rolling, shrink before; unchanged rolls as SIGHUP did
   await assert.rejects(refused.reloader.reload(), { message: "not valid JSON" });
   assert.deepEqual(refused.calls, ["error reload-refused", "error reload-refused"]);
   assert.match(refused.reloader.lastReload.refused, /^reload refused, nothing changed: not valid JSON$/);
+});
+
+test("reloader: HAProxy is reloaded first; when it fails nothing else is applied, exit 1 with why", async () => {
+  const ok = reloaderWith({ workers: 2, haproxy: true }, [{ workers: 3, haproxy: true, "tunnel-timeout": 60 }]);
+  await ok.reloader.reload();
+  assert.deepEqual(ok.calls, ["info reload", "reloadHaproxy", "scaleTo 3", "info reload"]);
+  const failing = reloaderWith({ workers: 2, haproxy: true }, [{ workers: 3, haproxy: true, "frontend-port": 9090 }], {
+    failHaproxy: true,
+  });
+  await assert.rejects(failing.reloader.reload(), {
+    code: "WSFLEET_RELOAD_FAILED",
+    exitCode: 1,
+    message: /failed, nothing changed: port 9090 is in use/,
+  });
+  assert.deepEqual(failing.calls, ["info reload", "reloadHaproxy", "error reload-refused"]);
 });
