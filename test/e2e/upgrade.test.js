@@ -79,7 +79,7 @@ async function status(runtimeDir) {
  * `wsfleet upgrade` under 200 held connections and 50 new ones a second: the new primary serves, the old generation
  * drains and is gone, and no client saw a refused handshake or a 1006.
  */
-async function upgradeUnderLoad(t, { args, url, runtimeDir }) {
+async function upgradeUnderLoad(t, { args, url, runtimeDir, metricsPort }) {
   const primary = startPrimary(t, [...args, "--start-secs", "0", "--drain-timeout", "0.5", "--drain-spread", "1"]);
   await primary.waitForEvent((event) => event.event === "ready", 20_000);
   const before = await status(runtimeDir);
@@ -106,6 +106,12 @@ async function upgradeUnderLoad(t, { args, url, runtimeDir }) {
   const heldStats = await held.stop();
   const after = await status(runtimeDir);
   assert.equal(after.pid, newPid, "wsfleet status answers from the new primary");
+  if (metricsPort !== undefined) {
+    // The old primary is gone: what answers is the new one, which took the port once the old one let go of it.
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^wsfleet_/m);
+  }
   assert.equal(after.workers.filter((worker) => worker.state === "RUNNING").length, before.workers.length);
   t.diagnostic(
     `upgrade under load: held ${heldStats.handshakes} handshakes, ${heldStats.failedHandshakes} failed, close codes ${JSON.stringify(heldStats.closeCodes)}, wrong echoes ${heldStats.wrongEchoes}; new connections ${freshStats.opened} opened, ${freshStats.refused} refused, abnormal closes ${JSON.stringify(freshStats.abnormalCloses)}; pid ${before.pid} → ${newPid}`,
@@ -133,13 +139,17 @@ test("wsfleet upgrade with --haproxy under 200 held connections and 50 new a sec
   });
 });
 
-test("wsfleet upgrade with --shared-port under 200 held connections and 50 new a second: 0 refused, 0 closed with 1006", async (t) => {
-  const port = await freePortRange(1);
+test("wsfleet upgrade with --shared-port (and --metrics) under 200 held connections and 50 new a second: 0 refused, 0 closed with 1006", async (t) => {
+  const port = await freePortRange(2);
   const runtimeDir = privateRuntimeDir(t);
   await upgradeUnderLoad(t, {
-    args: ["--workers", "2", "--shared-port", String(port), "--host", "127.0.0.1", "--runtime-dir", runtimeDir],
+    args: [
+      ...["--workers", "2", "--shared-port", String(port), "--host", "127.0.0.1", "--runtime-dir", runtimeDir],
+      ...["--metrics", `127.0.0.1:${port + 1}`],
+    ],
     url: `ws://127.0.0.1:${port}/`,
     runtimeDir,
+    metricsPort: port + 1,
   });
 });
 
