@@ -15,9 +15,9 @@ Signals to the primary:
   SIGTERM, SIGINT  graceful stop: connections closed with 1001, SIGKILL after --stop-timeout (a second SIGINT: at once;
                    also: wsfleet stop)
   SIGHUP           reload: with --config, the file is re-read and what changed applied (worker count: scale; worker
-                   settings: rolling restart); unchanged, or without --config: rolling restart, one worker at a
-                   time, old connections closed with 1012 (also: wsfleet reload); with --tls-cert, the certificate
-                   files are re-read first (also: wsfleet reload-cert)
+                   settings: rolling restart; HAProxy settings: seamless HAProxy reload); unchanged, or without
+                   --config: rolling restart, one worker at a time, old connections closed with 1012 (also: wsfleet
+                   reload); with --tls-cert, the certificate files are re-read first (also: wsfleet reload-cert)
   SIGTTIN, SIGTTOU one worker more, one worker less (also: wsfleet scale <n>)
   SIGUSR2          upgrade: start the wsfleet now on disk as a new primary, hand it the listening sockets, then
                    drain this generation and exit (also: wsfleet upgrade; with --haproxy or --shared-port)`;
