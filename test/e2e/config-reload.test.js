@@ -6,6 +6,7 @@ import { test } from "node:test";
 import WebSocket from "ws";
 import { closed, connect, roundTrip } from "../helpers/clients.js";
 import { eventually, isAlive, runPrimary, startPrimary } from "../helpers/fleet.js";
+import { startNewConnections, startReconnectingClients } from "../helpers/load.js";
 import { freePortRange } from "../helpers/ports.js";
 
 /** A config file in a directory of its own, removed when the test ends; `write` replaces its content. */
@@ -22,6 +23,24 @@ async function status(pid) {
   const { code, stdout, stderr } = await runPrimary(["status", "--pid", String(pid), "--json"]);
   assert.equal(code, 0, stderr);
   return JSON.parse(stdout);
+}
+
+/** 2 workers and HAProxy from a config file, on `ports` free ports, HAProxy's frontend on base + `frontendAt`. */
+async function startHaproxyFromFile(t, ports, frontendAt) {
+  const base = await freePortRange(ports);
+  const settings = {
+    workers: 2,
+    "base-port": base,
+    host: "127.0.0.1",
+    "start-secs": 0,
+    haproxy: true,
+    "frontend-host": "127.0.0.1",
+    "frontend-port": base + frontendAt,
+  };
+  const config = configFile(t, settings);
+  const primary = startPrimary(t, ["--config", config.file]);
+  await primary.waitForEvent((event) => event.event === "ready", 20_000);
+  return { base, settings, config, primary };
 }
 
 const running = (s) => s.workers.filter((worker) => worker.state === "RUNNING").length;
@@ -142,19 +161,7 @@ test("wsfleet config: every setting in effect and its source; flags win over the
 });
 
 test("--config with --haproxy: a new frontend port and tunnel timeout reload HAProxy seamlessly; held connections stay, the old port closes", async (t) => {
-  const base = await freePortRange(6);
-  const settings = {
-    workers: 2,
-    "base-port": base,
-    host: "127.0.0.1",
-    "start-secs": 0,
-    haproxy: true,
-    "frontend-host": "127.0.0.1",
-    "frontend-port": base + 4,
-  };
-  const config = configFile(t, settings);
-  const primary = startPrimary(t, ["--config", config.file]);
-  await primary.waitForEvent((event) => event.event === "ready", 20_000);
+  const { base, settings, config, primary } = await startHaproxyFromFile(t, 6, 4);
   const pid = primary.child.pid;
   const before = await status(pid);
   const held = await Promise.all([0, 1, 2].map(() => connect(`ws://127.0.0.1:${base + 4}/`)));
@@ -197,4 +204,31 @@ test("--config with --haproxy: a new frontend port and tunnel timeout reload HAP
     await eventually(() => !isAlive(before.haproxy.pid), 10_000),
     "the old haproxy exits once its last connection ends",
   );
+});
+
+test("--config with --haproxy: a tunnel-timeout change under 50 held clients and 50 new connections a second refuses none and closes none", async (t) => {
+  const { base, settings, config, primary } = await startHaproxyFromFile(t, 3, 2);
+  const url = `ws://127.0.0.1:${base + 2}/`;
+  const held = startReconnectingClients(url, 50, { intervalMs: 200 });
+  t.after(() => held.stop());
+  assert.ok(await held.flowing(), "50 clients open and echoing");
+  const fresh = startNewConnections(url, 50);
+  t.after(() => fresh.stop());
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  config.write({ ...settings, "tunnel-timeout": 1800 });
+  const reload = await runPrimary(["reload", "--pid", String(primary.child.pid)], { timeoutMs: 30_000 });
+  assert.equal(reload.code, 0, reload.stderr);
+  assert.match(reload.stdout, /tunnel-timeout "3600" → "1800" \(haproxy reloaded\)/);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.ok(await held.flowing(), "the held clients still echo");
+  const freshStats = await fresh.stop();
+  const heldStats = await held.stop();
+  t.diagnostic(
+    `haproxy reload under load: held ${heldStats.handshakes} handshakes, close codes ${JSON.stringify(heldStats.closeCodes)}; new connections ${freshStats.opened} opened, ${freshStats.refused} refused, abnormal closes ${JSON.stringify(freshStats.abnormalCloses)}`,
+  );
+  assert.deepEqual(heldStats.closeCodes, {}, "no held connection was closed");
+  assert.equal(heldStats.handshakes, 50, "no held client had to reconnect");
+  assert.equal(freshStats.refused, 0, JSON.stringify(freshStats.failures.slice(0, 5)));
+  assert.deepEqual(freshStats.abnormalCloses, {});
+  assert.ok(freshStats.opened >= 50, `new connections flowed (${freshStats.opened})`);
 });
