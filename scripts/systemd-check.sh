@@ -2,9 +2,12 @@
 # The packed wsfleet under a real systemd, as the README's service section does it: a Debian 12 container
 # (debootstrap) booted with systemd-nspawn, the tarball installed with `npm install -g`, the unit from
 # `wsfleet systemd-unit --workers 4 --haproxy --user www-data`, then enable --now, the guide's client, wsfleet status,
-# reload, stop with a client connected, and a SIGKILLed primary restarted by Restart=on-failure. Needs root, the
+# reload, stop with a client connected, a SIGKILLed primary restarted by Restart=on-failure, then a --config unit:
+# systemctl reload with a changed and a bad file, and wsfleet upgrade (MAINPID= follows). Needs root, the
 # network to deb.debian.org and the npm registry, and about 3 minutes (1 when the base image is cached).
 #   npm run test:systemd               (WSFLEET_CHECK_DIR, default /var/tmp/wsfleet-systemd-check, caches the image)
+# The container shares the host's network: WSFLEET_CHECK_BASE_PORT and WSFLEET_CHECK_FRONTEND_PORT (default the
+# guide's 8000 and 8080) move the fleet when the host uses those ports.
 # Not part of `npm test`: it downloads a Debian system and boots it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +16,9 @@ WORK="${WSFLEET_CHECK_DIR:-/var/tmp/wsfleet-systemd-check}"
 BASE="$WORK/base"
 TREE="$WORK/tree"
 MACHINE="wsfleet-check-$$"
+BASE_PORT="${WSFLEET_CHECK_BASE_PORT:-8000}"
+FRONTEND_PORT="${WSFLEET_CHECK_FRONTEND_PORT:-8080}"
+PORTS="--base-port $BASE_PORT --frontend-port $FRONTEND_PORT"
 failures=0
 
 step() { printf '\n== %s\n' "$*"; }
@@ -91,7 +97,7 @@ in_box bash -c "cd /root && NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.c
 echo "node $(in_box node --version), $(in_box haproxy -v | head -1)"
 
 step "wsfleet systemd-unit --workers 4 --haproxy --user www-data > /etc/systemd/system/wsfleet.service"
-in_box bash -c 'wsfleet systemd-unit --workers 4 --haproxy --user www-data > /etc/systemd/system/wsfleet.service'
+in_box bash -c "wsfleet systemd-unit --workers 4 --haproxy $PORTS --user www-data > /etc/systemd/system/wsfleet.service"
 verify="$(in_box systemd-analyze verify /etc/systemd/system/wsfleet.service 2>&1 || true)"
 if [ -z "$verify" ]; then pass "systemd-analyze verify printed nothing"; else fail "systemd-analyze verify: $verify"; fi
 
@@ -104,14 +110,14 @@ echo_check() {
 ECHO_CHECK='
 import asyncio, sys, websockets
 async def main():
-    async with websockets.connect("ws://localhost:8080/") as ws:
+    async with websockets.connect("ws://localhost:'"$FRONTEND_PORT"'/") as ws:
         await ws.send("Hello!")
         print("<", await ws.recv())
 asyncio.run(main())'
 HOLD_CLIENT='
 import asyncio, websockets
 async def main():
-    async with websockets.connect("ws://localhost:8080/") as ws:
+    async with websockets.connect("ws://localhost:'"$FRONTEND_PORT"'/") as ws:
         print("held: open", flush=True)
         await ws.wait_closed()
         print("held client closed:", ws.close_code, ws.close_reason, flush=True)
@@ -198,6 +204,51 @@ for pid in $old_workers; do in_box kill -0 "$pid" 2>/dev/null && lingering="$lin
 [ -z "$lingering" ] && pass "old workers ($old_workers) are gone" || fail "old workers still running:$lingering"
 echo_check "echo after the restart"
 in_box systemctl stop wsfleet
+
+step "--config: wsfleet systemd-unit --config /etc/wsfleet/fleet.json; systemctl reload applies a changed file"
+in_box bash -c 'mkdir -p /etc/wsfleet && printf "%s\n" "{\"workers\": 2, \"haproxy\": true, \"drain-spread\": 1, \"base-port\": '"$BASE_PORT"', \"frontend-port\": '"$FRONTEND_PORT"'}" > /etc/wsfleet/fleet.json'
+in_box bash -c 'wsfleet systemd-unit --config /etc/wsfleet/fleet.json --user www-data > /etc/systemd/system/wsfleet.service'
+grep -q '^ExecReload=.* reload --runtime-dir /run/wsfleet --pid \$MAINPID$' "$TREE/etc/systemd/system/wsfleet.service" &&
+  pass "ExecReload= is wsfleet reload" || fail "ExecReload=: $(grep ExecReload "$TREE/etc/systemd/system/wsfleet.service")"
+in_box systemctl daemon-reload
+in_box systemctl start wsfleet
+running() { in_box wsfleet status --runtime-dir /run/wsfleet 2>&1 | grep -c 'RUNNING' || true; }
+[ "$(running)" -ge 3 ] && pass "2 workers and haproxy RUNNING from the file" || fail "after start: $(running) RUNNING"
+in_box python3 -c "$HOLD_CLIENT" >"$TREE/root/held-reload.log" 2>&1 &
+HELD=$!
+for _ in $(seq 1 50); do grep -q 'held: open' "$TREE/root/held-reload.log" && break; sleep 0.1; done
+in_box sed -i 's/"workers": 2/"workers": 3/' /etc/wsfleet/fleet.json
+if in_box systemctl reload wsfleet; then pass "systemctl reload with workers 2 -> 3"; else fail "systemctl reload failed"; fi
+[ "$(running)" -ge 4 ] && pass "3 workers RUNNING after the reload" || fail "after reload: $(running) RUNNING"
+in_box journalctl -u wsfleet --no-pager -o cat | grep -E 'workers "2" → "3"' | tail -1
+in_box sed -i 's/"workers": 3/"workers": "lots"/' /etc/wsfleet/fleet.json
+if in_box systemctl reload wsfleet 2>/dev/null; then fail "systemctl reload accepted a bad file"; else pass "systemctl reload refused the bad file"; fi
+[ "$(running)" -ge 4 ] && pass "still 3 workers after the refused reload" || fail "after refused reload: $(running) RUNNING"
+in_box sed -i 's/"workers": "lots"/"workers": 3/' /etc/wsfleet/fleet.json
+kill -0 "$HELD" 2>/dev/null && pass "the held client is still connected after both reloads" || fail "held client: $(cat "$TREE/root/held-reload.log")"
+
+step "wsfleet upgrade under systemd: MAINPID follows the new primary, the held client gets 1012, nothing is left of the old"
+old_pid="$(show MainPID)"
+in_box wsfleet upgrade --runtime-dir /run/wsfleet || fail "wsfleet upgrade failed"
+for _ in $(seq 1 80); do
+  new_pid="$(show MainPID)"
+  [ "$new_pid" != "$old_pid" ] && ! in_box kill -0 "$old_pid" 2>/dev/null && break
+  sleep 0.25
+done
+echo "MainPID $old_pid -> $new_pid, $(show SubState), status \"$(show StatusText)\""
+[ "$new_pid" != "$old_pid" ] && [ "$(show SubState)" = "running" ] && pass "systemd follows the new primary" ||
+  fail "MainPID $old_pid -> $new_pid, $(show SubState)"
+wait "$HELD" || true
+grep -q 'held client closed: 1012' "$TREE/root/held-reload.log" && pass "the held client got 1012" ||
+  fail "held client: $(cat "$TREE/root/held-reload.log")"
+status="$(in_box wsfleet status --runtime-dir /run/wsfleet 2>&1 || true)"
+grep -q "primary pid $new_pid" <<<"$status" && pass "wsfleet status answers from the new primary" || fail "status: $status"
+echo_check "echo after the upgrade"
+in_box systemctl stop wsfleet
+if [ "$(show Result)" = "success" ]; then pass "stopped: Result=success"; else
+  fail "Result=$(show Result)"
+  in_box journalctl -u wsfleet --no-pager -o cat -n 40
+fi
 
 step "result"
 if [ "$failures" -eq 0 ]; then echo "systemd-check: all passed"; else echo "systemd-check: $failures failed"; fi

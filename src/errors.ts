@@ -42,6 +42,42 @@ export const ERROR_CATALOGUE = {
     (given: string | undefined, port: number) =>
       `--dashboard ${given} listens beyond loopback, where anyone who reaches it could watch the fleet: add --dashboard-token <token> (at least 16 characters, for example $(openssl rand -hex 16)), or use --dashboard 127.0.0.1:${port}`,
   ),
+  /** `--config <file>` that cannot be used: names the file, what is wrong in it (the key, the value) and the fix. */
+  configFileInvalid: kind(
+    "WSFLEET_CONFIG_INVALID",
+    EXIT_USAGE,
+    (file: string, problem: string) => `--config ${file}: ${problem}`,
+  ),
+  configFileUnreadable: kind(
+    "WSFLEET_CONFIG_INVALID",
+    EXIT_USAGE,
+    (file: string, reason: string) =>
+      `cannot read --config ${file} (${reason}); pass the path of a JSON file of options this user may read, for example --config /etc/wsfleet/fleet.json`,
+  ),
+  /** `wsfleet reload` (SIGHUP) whose file changes something a running fleet cannot take: nothing is changed. */
+  reloadRefused: kind(
+    "WSFLEET_RELOAD_REFUSED",
+    EXIT_USAGE,
+    (file: string, reasons: readonly string[]) =>
+      `reload of ${file} refused, nothing changed: ${reasons.join("; ")}; put the old value back and reload, or restart the fleet (systemctl restart) to apply it`,
+  ),
+  /** `wsfleet upgrade` this fleet (or this moment) cannot take: nothing was started, the fleet serves on. */
+  upgradeRefused: kind(
+    "WSFLEET_UPGRADE_REFUSED",
+    EXIT_USAGE,
+    (reason: string) => `upgrade refused, nothing changed: ${reason}`,
+  ),
+  /** The new primary did not become ready: it was stopped, and the old one keeps serving. */
+  upgradeFailed: kind(
+    "WSFLEET_UPGRADE_FAILED",
+    EXIT_FAILURE,
+    (reason: string) => `upgrade failed, the running primary keeps serving: ${reason}`,
+  ),
+  reloadFailed: kind(
+    "WSFLEET_RELOAD_FAILED",
+    EXIT_FAILURE,
+    (file: string, reason: string) => `reload of ${file} failed, nothing changed: ${reason}`,
+  ),
   portInUse: kind(
     "WSFLEET_PORT_IN_USE",
     EXIT_USAGE,

@@ -39,7 +39,8 @@ export function controlRequest(
   const [method, pathname] = request.split(" ");
   const requestPath = query === undefined ? pathname : `${pathname}?${new URLSearchParams(query)}`;
   return new Promise<ControlAnswer>((resolve, reject) => {
-    const req = http.request({ socketPath, method, path: requestPath, timeout: timeoutMs }, (res) => {
+    // Its own agent: the global one's keep-alive sockets time out after 5 s, and a reload may work for longer.
+    const req = http.request({ socketPath, method, path: requestPath, timeout: timeoutMs, agent: false }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {

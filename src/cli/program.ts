@@ -14,9 +14,13 @@ const SIGNALS_HELP = `
 Signals to the primary:
   SIGTERM, SIGINT  graceful stop: connections closed with 1001, SIGKILL after --stop-timeout (a second SIGINT: at once;
                    also: wsfleet stop)
-  SIGHUP           rolling restart, one worker at a time; old connections closed with 1012 (also: wsfleet reload);
-                   with --tls-cert, the certificate files are re-read first (also: wsfleet reload-cert)
-  SIGTTIN, SIGTTOU one worker more, one worker less (also: wsfleet scale <n>)`;
+  SIGHUP           reload: with --config, the file is re-read and what changed applied (worker count: scale; worker
+                   settings: rolling restart; HAProxy settings: seamless HAProxy reload); unchanged, or without
+                   --config: rolling restart, one worker at a time, old connections closed with 1012 (also: wsfleet
+                   reload); with --tls-cert, the certificate files are re-read first (also: wsfleet reload-cert)
+  SIGTTIN, SIGTTOU one worker more, one worker less (also: wsfleet scale <n>)
+  SIGUSR2          upgrade: start the wsfleet now on disk as a new primary, hand it the listening sockets, then
+                   drain this generation and exit (also: wsfleet upgrade; with --haproxy or --shared-port)`;
 
 /** The README's markdown, flattened for a terminal: no backticks, links as their text. */
 function plainText(markdown: string): string {
@@ -39,11 +43,20 @@ function addSettings(target: Command, command: CommandName): Command {
 /** Each subcommand: its name, its positional arguments (commander's `<required>` and `[optional]`), its help. */
 const SUBCOMMANDS: ReadonlyArray<[Exclude<CommandName, "run">, string[], string]> = [
   ["haproxy-config", [], "print a WebSocket-ready haproxy.cfg for a fleet, for an HAProxy you run yourself"],
-  ["reload", [], "rolling restart of a running primary (sends it SIGHUP); finds a running primary by itself"],
+  [
+    "reload",
+    [],
+    "re-read a running primary's --config and apply what changed (else a rolling restart), as SIGHUP; waits until done",
+  ],
   [
     "reload-cert",
     [],
     "re-read --tls-cert/--tls-key of a running primary: HAProxy swaps it live, built-in workers in a rolling restart",
+  ],
+  [
+    "upgrade",
+    [],
+    "replace a running primary by the wsfleet now on disk without dropping a connection (as SIGUSR2); waits until the new one serves",
   ],
   ["status", [], "the state of a running primary's workers (and its HAProxy), like supervisorctl status"],
   [
@@ -55,6 +68,7 @@ const SUBCOMMANDS: ReadonlyArray<[Exclude<CommandName, "run">, string[], string]
   ["restart", ["<name>"], "drain and replace one worker (as in a rolling restart), or all of them: restart all"],
   ["stop", [], "graceful stop of the running primary (as SIGTERM); waits until it has exited, returns its status"],
   ["logs", ["[name]"], "the last lines each worker printed and the primary's events; -f follows"],
+  ["config", [], "print every setting in effect for these options and --config file, and where each came from"],
   ["client", ["<url>"], "interactive WebSocket client, as python -m websockets <url>: type messages, Ctrl-D ends"],
 ];
 

@@ -46,7 +46,7 @@ export function formatStatus(status: FleetStatus, nowMs: number): string {
       .join("  ")
       .trimEnd(),
   );
-  return `primary pid ${status.pid}, up since ${status.startedAt}\n${lines.join("\n")}\n${formatBus(status)}${formatAdmission(status)}`;
+  return `primary pid ${status.pid}, up since ${status.startedAt}\n${lines.join("\n")}\n${formatBus(status)}${formatAdmission(status)}${formatReload(status)}`;
 }
 
 /** The refused handshakes by reason, and the per-address limits; nothing when there is neither. */
@@ -69,6 +69,14 @@ export function formatAdmission(status: FleetStatus): string {
     lines.push(`per client address: at most ${parts.join(" and ")}, ${where}`);
   }
   return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+}
+
+/** With --config: the last reload, what it changed or why it was refused. */
+function formatReload({ lastReload }: FleetStatus): string {
+  if (!lastReload) return "";
+  if (lastReload.refused !== undefined) return `last reload ${lastReload.at}: ${lastReload.refused}\n`;
+  const changes = lastReload.changes.length === 0 ? "file unchanged, workers rolled" : lastReload.changes.join(", ");
+  return `last reload ${lastReload.at}: ${changes}\n`;
 }
 
 /** The fleet-wide publish lines: what the workers published and got, the hub, and the broker with --broker. */

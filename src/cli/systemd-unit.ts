@@ -1,6 +1,7 @@
 import path from "node:path";
 import { longFlag, type RawOptions, SETTINGS, settingsFor } from "../config/settings.js";
-import { type OptionDefaults, validateOptions } from "../config/validate.js";
+import type { OptionDefaults } from "../config/validate.js";
+import { type LoadedSettings, validateLoaded } from "../config-file/load.js";
 import { invalidOption } from "../errors.js";
 import { DEFAULT_MAXCONN } from "../haproxy/model.js";
 import { isUnderHome, renderUnit } from "./unit-file.js";
@@ -19,14 +20,20 @@ export interface UnitPaths {
   readonly cwd: string;
 }
 
-/** The options the user gave, back as words for ExecStart (--app made absolute, --runtime-dir left to the caller). */
+/** Values that name a file: absolute in the unit, whose working directory is another. */
+const PATH_SETTINGS = new Set(["app", "config"]);
+
+/**
+ * The options the user gave on the command line, back as words for ExecStart (--app and --config made absolute,
+ * --runtime-dir left to the caller); what a --config file holds stays in the file.
+ */
 function fleetArguments(raw: RawOptions, cwd: string): string[] {
   const words: string[] = [];
   for (const [name, entry] of settingsFor("run")) {
     const value = raw[name];
     if (value === undefined || value === false || name === "runtimeDir") continue;
     words.push(longFlag(entry));
-    if (typeof value === "string") words.push(name === "app" ? path.resolve(cwd, value) : value);
+    if (typeof value === "string") words.push(PATH_SETTINGS.has(name) ? path.resolve(cwd, value.trim()) : value);
   }
   return words;
 }
@@ -44,9 +51,13 @@ function runtimeDirectoryName(runtimeDir: string): string {
   return relative;
 }
 
-/** `wsfleet systemd-unit [fleet options]`: a unit that runs the fleet those options describe. */
-export function systemdUnitText(raw: RawOptions, defaults: OptionDefaults, paths: UnitPaths): string {
-  const options = validateOptions(raw, defaults);
+/**
+ * `wsfleet systemd-unit [--config file] [fleet options]`: a unit that runs the fleet those options describe. With
+ * --config, ExecReload= is `wsfleet reload`, so `systemctl reload` fails, naming the reason, on a refused file.
+ */
+export function systemdUnitText(settings: LoadedSettings, defaults: OptionDefaults, paths: UnitPaths): string {
+  const { flags: raw } = settings;
+  const options = validateLoaded(settings, defaults);
   const runtimeDir = options.runtimeDir ?? DEFAULT_RUNTIME_DIR;
   const runtimeDirectory = runtimeDirectoryName(runtimeDir);
   const user = raw.user === undefined ? undefined : SETTINGS.user.parse(raw.user, longFlag(SETTINGS.user));
@@ -54,23 +65,30 @@ export function systemdUnitText(raw: RawOptions, defaults: OptionDefaults, paths
   // An --exec command runs in the directory the unit is written from ("python3 app.py"); the rest needs none.
   const workingDirectory = fleet.worker.kind === "exec" ? paths.cwd : "/";
   const app = fleet.worker.kind === "builtin" && fleet.worker.app ? [path.resolve(paths.cwd, fleet.worker.app)] : [];
-  const needed = [paths.nodePath, paths.scriptPath, workingDirectory, ...app];
+  const needed = [
+    paths.nodePath,
+    paths.scriptPath,
+    workingDirectory,
+    ...app,
+    ...(settings.file ? [settings.file] : []),
+  ];
   const inTmp = needed.find((each) => PRIVATE_TMP.some((dir) => `${each}/`.startsWith(dir)));
   if (inTmp !== undefined) {
     throw invalidOption(
       "systemd-unit",
       inTmp,
-      "node, wsfleet and the working directory outside /tmp, which the unit's PrivateTmp=yes hides: install wsfleet with npm install -g, or run this from your app's directory",
+      "node, wsfleet, the --config file and the working directory outside /tmp, which the unit's PrivateTmp=yes hides: install wsfleet with npm install -g, or run this from your app's directory",
     );
   }
   const stopMs =
     supervision.stopTimeoutMs + fleet.connections.drainTimeoutMs + (haproxy ? supervision.stopTimeoutMs : 0);
-  const workers = raw.workers === undefined ? "one worker per CPU" : `${fleet.workers} workers`;
+  const workers = settings.raw.workers === undefined ? "one worker per CPU" : `${fleet.workers} workers`;
   return renderUnit({
     description: `wsfleet ${fleet.name}: ${workers}${haproxy ? ", HAProxy in front" : ""}`,
     nodePath: paths.nodePath,
     scriptPath: paths.scriptPath,
     args: [...fleetArguments(raw, paths.cwd), "--runtime-dir", runtimeDir],
+    reloadArgs: settings.file === undefined ? undefined : ["reload", "--runtime-dir", runtimeDir],
     runtimeDirectory,
     workingDirectory,
     user,

@@ -9,6 +9,8 @@ export interface UnitInput {
   readonly scriptPath: string;
   /** wsfleet's options, as given, ending with --runtime-dir /run/<runtimeDirectory>. */
   readonly args: readonly string[];
+  /** With --config: `wsfleet reload`'s arguments (then `--pid $MAINPID`), which waits and fails on a refused file. */
+  readonly reloadArgs: readonly string[] | undefined;
   /** RuntimeDirectory=, relative to /run: systemd creates it (mode 700, owned by User=) and removes it at stop. */
   readonly runtimeDirectory: string;
   readonly workingDirectory: string;
@@ -38,7 +40,8 @@ function quoteUnitWord(word: string): string {
 
 /** The unit file's text. */
 export function renderUnit(input: UnitInput): string {
-  const command = [input.nodePath, input.scriptPath, ...input.args].map(quoteUnitWord).join(" ");
+  const wsfleet = (args: readonly string[]) => [input.nodePath, input.scriptPath, ...args].map(quoteUnitWord).join(" ");
+  const command = wsfleet(input.args);
   const lines = [
     "# Written by `wsfleet systemd-unit`. Install it as /etc/systemd/system/wsfleet.service, then:",
     "#   systemctl daemon-reload && systemctl enable --now wsfleet",
@@ -52,8 +55,10 @@ export function renderUnit(input: UnitInput): string {
     "Type=notify",
     "NotifyAccess=all",
     `ExecStart=${command}`,
-    // SIGHUP: rolling restart; the primary says RELOADING=1, then READY=1 when the last worker is back.
-    "ExecReload=/bin/kill -HUP $MAINPID",
+    // SIGHUP (or wsfleet reload with --config): the primary says RELOADING=1, then READY=1 once it is applied.
+    input.reloadArgs === undefined
+      ? "ExecReload=/bin/kill -HUP $MAINPID"
+      : `ExecReload=${wsfleet(input.reloadArgs)} --pid $MAINPID`,
     // SIGTERM to the primary alone, which stops the workers in order; SIGKILL to whatever is left after the timeout.
     "KillMode=mixed",
     `TimeoutStopSec=${input.timeoutStopSecs}`,

@@ -29,7 +29,9 @@ export type CommandName =
   | "restart"
   | "stop"
   | "logs"
-  | "client";
+  | "client"
+  | "config"
+  | "upgrade";
 
 export interface Setting<T = unknown> {
   /** A switch takes no value: true when given. */
@@ -51,8 +53,9 @@ function setting<const S extends Setting>(spec: S): S {
 }
 
 // `wsfleet systemd-unit` takes every option of the fleet it writes a unit for, and puts them in its ExecStart.
-const RUN: readonly CommandName[] = ["run", "systemd-unit"];
-const RUN_AND_CONFIG: readonly CommandName[] = ["run", "haproxy-config", "systemd-unit"];
+// `wsfleet config` takes them too, and shows where each effective value came from.
+const RUN: readonly CommandName[] = ["run", "systemd-unit", "config"];
+const RUN_AND_CONFIG: readonly CommandName[] = ["run", "haproxy-config", "systemd-unit", "config"];
 
 /** A drain duration of the built-in worker, in seconds (0 or more); its default lives in CONNECTION_DEFAULTS. */
 function drainSeconds(flags: string, help: string, defaultMs: number, hint: string) {
@@ -97,6 +100,14 @@ function parseBrokerUrl(value: string, option: string): string {
 }
 
 export const SETTINGS = {
+  config: setting({
+    flags: "--config <file>",
+    help: 'read options from this JSON file, keyed by long option name (`{"workers": 4, "haproxy": true}`); options given on the command line win; `wsfleet reload` and SIGHUP re-read it ([operating](operating.md))',
+    defaultText: "none",
+    commands: RUN,
+    parse: (value, option) =>
+      parseNonEmpty(option, value, "the path of a JSON file of options, for example --config /etc/wsfleet/fleet.json"),
+  }),
   workers: setting({
     flags: "-w, --workers <n>",
     help: `how many workers (1–${MAX_WORKERS})`,
@@ -198,7 +209,7 @@ export const SETTINGS = {
     flags: "--runtime-dir <dir>",
     help: "where the primary's private runtime directory (`wsfleet-<pid>-XXXXXX`: pid, control socket, HAProxy's config) goes; systemd's `RuntimeDirectory=`, for example `/run/wsfleet`; `status`, `reload` and the other commands look there",
     defaultText: "`$TMPDIR`, else `/tmp`",
-    commands: ["run", "systemd-unit", "reload", "status", "scale", "restart", "stop", "logs"],
+    commands: ["run", "systemd-unit", "config", "reload", "upgrade", "status", "scale", "restart", "stop", "logs"],
     parse: (value, option) =>
       parseNonEmpty(option, value, "a directory for the runtime directory, for example --runtime-dir /run/wsfleet"),
   }),
@@ -479,13 +490,13 @@ export const SETTINGS = {
   pid: setting({
     flags: "--pid <pid>",
     help: "the primary's pid (default: the one running primary of this user)",
-    commands: ["reload", "reload-cert", "status", "scale", "restart", "stop", "logs"],
+    commands: ["reload", "reload-cert", "upgrade", "status", "scale", "restart", "stop", "logs"],
   }),
   json: setting({
     isSwitch: true,
     flags: "--json",
-    help: "print the status as JSON",
-    commands: ["status"],
+    help: "print it as JSON",
+    commands: ["status", "config"],
   }),
   follow: setting({
     isSwitch: true,

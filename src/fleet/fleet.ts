@@ -36,6 +36,8 @@ export class Fleet extends EventEmitter {
   /** The changes (scale, restart) run one after another, in the order asked, as gunicorn's arbiter takes its signals. */
   private changes: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  /** How a worker is started; `wsfleet reload` swaps it, so replacements and new slots run the new settings. */
+  private spawn: FleetDeps["spawn"];
 
   constructor(
     private readonly options: FleetOptions,
@@ -43,6 +45,12 @@ export class Fleet extends EventEmitter {
     private readonly deps: FleetDeps,
   ) {
     super();
+    this.spawn = deps.spawn;
+  }
+
+  /** Every worker started from now on (a replacement in a rolling restart, a new slot) is started this way. */
+  useSpawner(spawn: FleetDeps["spawn"]): void {
+    this.spawn = spawn;
   }
 
   /** Checks every port first, so a port in use fails the whole start with its name before anything runs. */
@@ -154,6 +162,15 @@ export class Fleet extends EventEmitter {
     await Promise.all(this.workers.map((worker) => worker.process.stop()));
   }
 
+  /**
+   * `wsfleet upgrade`: the next generation's workers share the ports; every worker here stops accepting at once and
+   * drains (1012, spread over --drain-spread). Resolves once all have exited.
+   */
+  async retire(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.workers.map((worker) => worker.retire(CLOSE_SERVICE_RESTART)));
+  }
+
   /** A second Ctrl-C: no waiting. */
   kill(): void {
     this.stopped = true;
@@ -235,7 +252,7 @@ export class Fleet extends EventEmitter {
     const slot: Slot = slotFor(this.options.name, this.options.ports, this.workers.length);
     const { deps, supervision } = this;
     const worker = new FleetWorker(slot, {
-      spawn: deps.spawn,
+      spawn: (each) => this.spawn(each),
       readiness: deps.readiness,
       probeReady: deps.probeReady,
       logger: deps.logger,

@@ -19,6 +19,7 @@ function workerEnv(
   marker: Readonly<Record<string, string>>,
   sockets: WorkerSockets,
   tlsPemFile: string | undefined,
+  reusePort: boolean,
 ): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -30,6 +31,7 @@ function workerEnv(
       port: slot.port,
       host: fleet.host,
       sharedPort: fleet.ports.kind === "shared",
+      reusePort,
       appPath: fleet.worker.kind === "builtin" ? fleet.worker.app : undefined,
       ...sockets,
       connections: fleet.connections,
@@ -48,13 +50,15 @@ export function workerSpawner(
   marker: Readonly<Record<string, string>>,
   sockets: WorkerSockets,
   tlsPemFile: string | undefined,
+  /** Behind HAProxy: built-in workers bind their port with SO_REUSEPORT, so an upgrade's new ones can bind it too. */
+  reusePort = false,
 ): Spawner {
   const { worker } = fleet;
   if (worker.kind === "exec") {
     return (slot) =>
       spawn(worker.command, {
         shell: true,
-        env: workerEnv(fleet, slot, marker, sockets, tlsPemFile),
+        env: workerEnv(fleet, slot, marker, sockets, tlsPemFile, reusePort),
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
       });
@@ -62,7 +66,7 @@ export function workerSpawner(
   const script = fileURLToPath(new URL("../worker.js", import.meta.url));
   return (slot) =>
     fork(script, [], {
-      env: workerEnv(fleet, slot, marker, sockets, tlsPemFile),
+      env: workerEnv(fleet, slot, marker, sockets, tlsPemFile, reusePort),
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       detached: true,
     });

@@ -70,6 +70,19 @@ export class FleetWorker {
     });
   }
 
+  /**
+   * `wsfleet upgrade`: the next generation shares the port, so this worker stops accepting at once, drains (its
+   * connections closed with `closeCode`, spread over --drain-spread) and exits; it does not start again.
+   */
+  retire(closeCode: number): Promise<void> {
+    const order: PrimaryToWorker = { type: "drain", closeCode, listenersFirst: true };
+    return this.process.stop((child) => {
+      if (!child.connected) return false;
+      child.send(order);
+      return true;
+    });
+  }
+
   private onMessage(child: ChildProcess, message: unknown): void {
     if (!isWorkerMessage(message)) return;
     if (message.type === "listening") this.process.ready(child);

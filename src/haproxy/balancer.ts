@@ -46,6 +46,11 @@ export interface BalancerSettings {
   readonly tlsCrtFile?: string | undefined;
   /** --max-conns-per-ip / --handshake-rate, enforced by the frontend's stick table. */
   readonly addressLimits?: AddressLimitsModel | undefined;
+  /**
+   * `wsfleet upgrade`'s new generation: the old HAProxy's runtime socket. Its ports are in use by it, so they are not
+   * checked; the new haproxy takes its listening sockets (`-x`).
+   */
+  readonly takeListenersFrom?: string | undefined;
 }
 
 /** What the runtime API client does for the balancer (RuntimeClient; a recording fake in tests). */
@@ -72,12 +77,18 @@ export class HaproxyBalancer {
   readonly runtime: RuntimeApi;
   private readonly logger: Logger;
   private process: SupervisedProcess | undefined;
+  /** Replaced by a reload, finishing their open connections (soft stop). */
+  private readonly retiring = new Set<SupervisedProcess>();
+  private readonly fatalListeners: Array<() => void> = [];
+  private guard: ProcessGroupWatcher | undefined;
   private model: HaproxyModel | undefined;
+  /** How many servers the config on disk has (the fleet's size). */
+  private serverCount = 0;
 
   private constructor(
-    private readonly settings: BalancerSettings,
+    private settings: BalancerSettings,
     private readonly deps: BalancerDeps,
-    private readonly bin: string,
+    private bin: string,
     readonly runtimeDir: string,
     readonly configPath: string,
   ) {
@@ -95,11 +106,14 @@ export class HaproxyBalancer {
     const bin = await resolveHaproxyBinary(haproxy.bin);
     await assertResolves(haproxy.frontend.host, "--frontend-host");
     if (haproxy.stats) await assertResolves(haproxy.stats.host, "--haproxy-stats");
-    await assertPortFree(haproxy.frontend.host, haproxy.frontend.port, {
-      port: "--frontend-port",
-      host: "--frontend-host",
-    });
-    if (haproxy.stats) {
+    const handOver = settings.takeListenersFrom !== undefined;
+    if (!handOver) {
+      await assertPortFree(haproxy.frontend.host, haproxy.frontend.port, {
+        port: "--frontend-port",
+        host: "--frontend-host",
+      });
+    }
+    if (haproxy.stats && !handOver) {
       await assertPortFree(haproxy.stats.host, haproxy.stats.port, {
         port: "--haproxy-stats",
         host: "--haproxy-stats",
@@ -112,6 +126,14 @@ export class HaproxyBalancer {
 
   /** Starts haproxy in its own process group, watched by the orphan guard; resolves once its runtime API answers. */
   async start(guard: ProcessGroupWatcher): Promise<void> {
+    this.guard = guard;
+    const haproxyProcess = this.createProcess(guard, this.settings.takeListenersFrom);
+    this.process = haproxyProcess;
+    haproxyProcess.start();
+    await haproxyProcess.waitFor(["RUNNING"], ["FATAL", "STOPPED"]);
+  }
+
+  private createProcess(guard: ProcessGroupWatcher, takeListenersFrom: string | undefined): SupervisedProcess {
     const { haproxy, supervision, env } = this.settings;
     const haproxyProcess = createHaproxyProcess({
       bin: this.bin,
@@ -121,22 +143,78 @@ export class HaproxyBalancer {
       logger: this.logger,
       clock: this.deps.clock,
       policy: restartPolicyWith(supervision),
-      isAnswering: () => this.runtime.isAnswering(),
+      isAnswering: (pid) => this.runtime.isAnswering(pid),
       signalGroup: this.deps.signalGroup,
       onGroupStart: (pgid) => guard.watch(pgid),
       onGroupEnd: (pgid) => guard.unwatch(pgid),
       stopTimeoutMs: supervision.stopTimeoutMs,
+      takeListenersFrom,
     });
-    this.process = haproxyProcess;
-    haproxyProcess.start();
-    await haproxyProcess.waitFor(["RUNNING"], ["FATAL", "STOPPED"]);
+    haproxyProcess.on("state", (state) => {
+      if (state === "FATAL" && haproxyProcess === this.process) for (const listener of this.fatalListeners) listener();
+    });
+    return haproxyProcess;
   }
 
   /** HAProxy gave up restarting (Supervisor's FATAL). */
   onFatal(listener: () => void): void {
-    this.process?.on("state", (state) => {
-      if (state === "FATAL") listener();
+    this.fatalListeners.push(listener);
+  }
+
+  /**
+   * `wsfleet reload` with changed HAProxy settings: HAProxy's seamless reload. A new haproxy reads the new config
+   * (checked with `haproxy -c` first) and takes the listening sockets from the running one (`-x`), so no handshake
+   * is refused; the old one then soft-stops (SIGUSR1) and finishes its open connections (until they end, at most
+   * their tunnel timeout). A new one that does not start is stopped, the old config put back, the old one serves on.
+   */
+  async reload(haproxy: HaproxyOptions): Promise<void> {
+    const previous = this.process;
+    const { guard } = this;
+    if (!previous || !guard) throw new Error("haproxy is not running");
+    const before = { settings: this.settings, bin: this.bin };
+    const old = before.settings.haproxy;
+    // A new address must be free; one that stays is handed over.
+    if (haproxy.frontend.host !== old.frontend.host || haproxy.frontend.port !== old.frontend.port) {
+      await assertResolves(haproxy.frontend.host, "--frontend-host");
+      await assertPortFree(haproxy.frontend.host, haproxy.frontend.port, {
+        port: "--frontend-port",
+        host: "--frontend-host",
+      });
+    }
+    if (haproxy.stats && (haproxy.stats.host !== old.stats?.host || haproxy.stats.port !== old.stats?.port)) {
+      await assertPortFree(haproxy.stats.host, haproxy.stats.port, {
+        port: "--haproxy-stats",
+        host: "--haproxy-stats",
+      });
+    }
+    let next: SupervisedProcess | undefined;
+    try {
+      this.bin = await resolveHaproxyBinary(haproxy.bin);
+      this.settings = { ...before.settings, haproxy };
+      await this.writeConfig(this.serverCount);
+      next = this.createProcess(guard, this.runtime.socketPath);
+      next.start();
+      await next.waitFor(["RUNNING"], ["FATAL", "STOPPED", "BACKOFF", "EXITED"]);
+    } catch (error) {
+      await next?.stop();
+      this.settings = before.settings;
+      this.bin = before.bin;
+      await this.writeConfig(this.serverCount).catch(() => {});
+      throw new Error(`the new haproxy did not start, the old one serves on: ${(error as Error).message}`);
+    }
+    this.process = next;
+    this.retiring.add(previous);
+    const oldPid = previous.pid;
+    // Its connections cannot outlive the tunnel timeout anyway; then it is killed.
+    void previous.finish("SIGUSR1", old.tunnelTimeoutMs + before.settings.supervision.stopTimeoutMs).finally(() => {
+      this.retiring.delete(previous);
     });
+    this.logger.event(
+      "info",
+      "haproxy-reload",
+      `haproxy reloaded: pid ${next.pid} serves the new config, pid ${oldPid} finishes its open connections`,
+      { pid: next.pid, oldPid },
+    );
   }
 
   get pid(): number | undefined {
@@ -204,11 +282,13 @@ export class HaproxyBalancer {
       stats: haproxy.stats,
       tunnelTimeoutMs: haproxy.tunnelTimeoutMs,
       runtimeSocket: this.runtime.socketPath,
+      exposeListeners: true,
       httpHealthCheck: servers.httpHealthCheck,
       tlsCrtFile: this.settings.tlsCrtFile,
       addressLimits: this.settings.addressLimits,
     });
     this.model = model;
+    this.serverCount = count;
     await writeFile(this.configPath, renderConfig(model), { mode: 0o600 });
     await checkConfigFile(this.bin, this.configPath);
   }
@@ -251,13 +331,23 @@ export class HaproxyBalancer {
     await this.runtime.replaceCertificate(file, pem);
   }
 
-  /** Stops haproxy, the last process to go. */
+  /**
+   * `wsfleet upgrade`: the new HAProxy holds the listening sockets too, so this one soft-stops (SIGUSR1): it closes
+   * its listeners and exits once its last connection has ended (the old workers' drain ends them), SIGKILL after
+   * `killAfterMs`. Resolves once it has exited.
+   */
+  handOver(killAfterMs: number): Promise<void> {
+    return this.process?.finish("SIGUSR1", killAfterMs) ?? Promise.resolve();
+  }
+
+  /** Stops haproxy (and one a reload replaced, still finishing), the last process to go. */
   async stop(): Promise<void> {
-    await this.process?.stop();
+    await Promise.all([this.process?.stop(), ...[...this.retiring].map((each) => each.stop())]);
   }
 
   kill(): void {
     this.process?.kill();
+    for (const each of this.retiring) each.kill();
   }
 
   /** For `wsfleet status`: the haproxy process and HAProxy's own view of each server. */

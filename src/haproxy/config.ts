@@ -67,7 +67,8 @@ export function renderConfig(model: HaproxyModel): string {
   if (model.runtimeSocket !== undefined) {
     section("global", [
       // The runtime API: wsfleet drains and readies servers through it; 600 + admin: only this user may use it.
-      `stats socket ${model.runtimeSocket} mode 600 level admin`,
+      // expose-fd listeners: `wsfleet upgrade`'s new HAProxy takes the listening sockets over it (-x), none is closed.
+      `stats socket ${model.runtimeSocket} mode 600 level admin${model.exposeListeners ? " expose-fd listeners" : ""}`,
     ]);
   }
   section("defaults", [

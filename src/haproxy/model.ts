@@ -45,6 +45,8 @@ export interface AddressLimitsModel {
 export interface HaproxyModel {
   /** The runtime API's unix socket (`stats socket`); undefined: no global section, as in the guide. */
   readonly runtimeSocket?: string;
+  /** The runtime socket hands the listening sockets to a new HAProxy started with `-x` (`wsfleet upgrade`). */
+  readonly exposeListeners?: boolean;
   readonly timeouts: TimeoutsModel;
   /** Retries of a failed connection or a 503 handshake on another server; undefined: HAProxy's default. */
   readonly retries?: number;
@@ -113,6 +115,7 @@ export interface WebsocketModelInput {
   readonly servers: readonly ServerModel[];
   readonly frontend: Address;
   readonly runtimeSocket?: string | undefined;
+  readonly exposeListeners?: boolean;
   readonly stats?: Address | undefined;
   readonly tunnelTimeoutMs?: number;
   readonly maxconn?: number;
@@ -131,6 +134,7 @@ export function websocketModel(input: WebsocketModelInput): HaproxyModel {
   const seed = seedModel();
   return {
     ...(input.runtimeSocket === undefined ? {} : { runtimeSocket: input.runtimeSocket }),
+    ...(input.exposeListeners ? { exposeListeners: true } : {}),
     timeouts: {
       ...seed.timeouts,
       tunnelMs: input.tunnelTimeoutMs ?? DEFAULT_TUNNEL_TIMEOUT_MS,

@@ -19,13 +19,18 @@ export interface HaproxyProcessDeps {
   configPath: string;
   /** Added to haproxy's environment (the orphan guard's marker). */
   env: Readonly<Record<string, string>>;
+  /**
+   * `wsfleet upgrade`: the old HAProxy's runtime socket, whose listening sockets the first haproxy started takes
+   * (`-x`) instead of binding its own; a restart later binds them itself.
+   */
+  takeListenersFrom?: string | undefined;
   /** HAProxy's frontend port, shown in its RUNNING line. */
   port: number;
   logger: Logger;
   clock: Clock;
   policy: RestartPolicy;
-  /** Resolves true once this HAProxy answers on its runtime socket. */
-  isAnswering(): Promise<boolean>;
+  /** Resolves true once the haproxy with this pid answers on its runtime socket. */
+  isAnswering(pid: number | undefined): Promise<boolean>;
   signalGroup(pgid: number, signal: NodeJS.Signals): void;
   /** The orphan guard: HAProxy's process group is SIGKILLed with the workers' if the primary dies. */
   onGroupStart(pgid: number): void;
@@ -40,17 +45,25 @@ export interface HaproxyProcessDeps {
  */
 export function createHaproxyProcess(deps: HaproxyProcessDeps): SupervisedProcess {
   const { logger } = deps;
+  let takeFrom = deps.takeListenersFrom;
   const haproxy: SupervisedProcess = new SupervisedProcess(HAPROXY_LOG_NAME, {
     // -db: foreground, no daemon, so we see its exit and its messages (server UP/DOWN) on stderr.
-    spawn: () =>
-      spawn(deps.bin, ["-f", deps.configPath, "-db"], {
+    spawn: () => {
+      const handOver = takeFrom === undefined ? [] : ["-x", takeFrom];
+      takeFrom = undefined;
+      return spawn(deps.bin, ["-f", deps.configPath, "-db", ...handOver], {
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
         env: { ...process.env, ...deps.env },
-      }),
+      });
+    },
     readiness: "signal",
     onSpawn: (child, isCurrent) => {
-      void pollUntil(deps.isAnswering, () => !isCurrent(), 50).then((ok) => {
+      void pollUntil(
+        () => deps.isAnswering(child.pid),
+        () => !isCurrent(),
+        50,
+      ).then((ok) => {
         if (ok) haproxy.ready(child);
       });
     },

@@ -66,9 +66,10 @@ export class RuntimeClient {
   }
 
   /** True once HAProxy answers on the socket (it is up and has read its config). */
-  async isAnswering(): Promise<boolean> {
+  /** Whether HAProxy answers on the socket; with `pid`, whether that haproxy does (two share it during a reload). */
+  async isAnswering(pid?: number): Promise<boolean> {
     return this.send("show info").then(
-      (answer) => answer.includes("Pid:"),
+      (answer) => (pid === undefined ? answer.includes("Pid:") : new RegExp(`^Pid: ${pid}$`, "m").test(answer)),
       () => false,
     );
   }

@@ -11,6 +11,8 @@ import {
   DEFAULT_LOG_LINES,
   type ErrorReport,
   type FleetStatus,
+  type Reloaded,
+  type Upgraded,
 } from "../protocol/control.js";
 
 /** What the control socket can ask of the running primary: the Primary's own methods, the fleet's state, its logs. */
@@ -24,6 +26,10 @@ export interface Controls {
   beforeExit(hook: (exitCode: number) => Promise<void>): void;
   logs: LogRing;
   reloadCertificate(): Promise<CertificateReloaded>;
+  /** `wsfleet reload`: rejects, having changed nothing, when the config file is refused. */
+  reload(): Promise<Reloaded>;
+  /** `wsfleet upgrade`: resolves once the new primary serves; rejects (nothing changed, or it failed) with why. */
+  upgrade(): Promise<Upgraded>;
 }
 
 /** A line of `wsfleet logs` without a name: every source, so each line says whose it is. */
@@ -121,14 +127,16 @@ async function route(controls: Controls, req: http.IncomingMessage, res: http.Se
   else if (key === CONTROL_REQUESTS.restart) await handleRestart(controls, url, res);
   else if (key === CONTROL_REQUESTS.stop) handleStop(controls, res);
   else if (key === CONTROL_REQUESTS.logs) await handleLogs(controls, url, req, res);
-  else if (key === CONTROL_REQUESTS.reloadCertificate) await handleReloadCertificate(controls, res);
+  else if (key === CONTROL_REQUESTS.reloadCertificate) await answerOrRefuse(res, () => controls.reloadCertificate());
+  else if (key === CONTROL_REQUESTS.reload) await answerOrRefuse(res, () => controls.reload());
+  else if (key === CONTROL_REQUESTS.upgrade) await answerOrRefuse(res, () => controls.upgrade());
   else fail(res, 404, `no such control request: ${key}`);
 }
 
-/** `wsfleet reload-cert`: 200 with what now serves, or 409 with the refusal as {code, message, exitCode}. */
-async function handleReloadCertificate(controls: Controls, res: http.ServerResponse): Promise<void> {
+/** `wsfleet reload-cert` and `reload`: 200 with what was done, or 409 with the refusal as {code, message, exitCode}. */
+async function answerOrRefuse(res: http.ServerResponse, work: () => Promise<unknown>): Promise<void> {
   try {
-    sendJson(res, 200, await controls.reloadCertificate());
+    sendJson(res, 200, await work());
   } catch (error) {
     res.writeHead(409, { "content-type": "application/json" }).end(errorBody(error));
   }

@@ -2,7 +2,7 @@ import type { EventEmitter } from "node:events";
 import { wsfleetError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { plural } from "../log/wording.js";
-import type { CertificateReloaded } from "../protocol/control.js";
+import type { CertificateReloaded, LastReload, Reloaded, Upgraded } from "../protocol/control.js";
 import type { ServiceNotifier } from "./sd-notify.js";
 
 /** What the primary runs: the fleet, and HAProxy in front when --haproxy is given. */
@@ -23,6 +23,8 @@ export interface PrimaryParts {
     allRunning(): boolean;
     nextStateChange(): Promise<void>;
     status(): ReadonlyArray<{ readonly name: string; readonly state: string }>;
+    /** `wsfleet upgrade`: every worker stops accepting and drains (1012); resolves once all have exited. */
+    retire(): Promise<void>;
   };
   balancer?:
     | {
@@ -30,10 +32,27 @@ export interface PrimaryParts {
         kill(): void;
         /** true once HAProxy's checks see every one of `servers` UP; false when it gave up waiting. */
         waitUntilUp(servers: readonly string[]): Promise<boolean>;
+        /** `wsfleet upgrade`: soft stop (the new HAProxy holds the listeners); resolves once it has exited. */
+        handOver(killAfterMs: number): Promise<void>;
       }
     | undefined;
   /** With --tls-cert: re-reads and checks the certificate files, and serves them if they pass (else throws). */
   certificates?: { reload(): Promise<{ readonly serial: string }> } | undefined;
+  /** With --config: `wsfleet reload` and SIGHUP re-read it and apply what changed (src/reload/). */
+  config?: { reload(): Promise<LastReload> } | undefined;
+  /** `wsfleet upgrade` and SIGUSR2 (src/upgrade/); undefined: refused with `refusal`'s reason. */
+  upgrade?:
+    | {
+        /** Why this fleet cannot be upgraded without dropping connections, if it cannot. */
+        readonly refusal: string | undefined;
+        /** Starts the new primary from disk; resolves with its pid once it serves, rejects (it stopped) if it does not. */
+        startNewGeneration(): Promise<{ pid: number }>;
+        /** The new one serves: let go of what it needs (the pid file `wsfleet status` looks for, the HTTP ports). */
+        release(): Promise<void>;
+        /** How long the old HAProxy may take to see its last connection end before SIGKILL. */
+        readonly drainMs: number;
+      }
+    | undefined;
   /** The orphan guard: closed last, once every process it watches is gone. */
   guard: { close(): Promise<void> };
   logger: Logger;
@@ -56,6 +75,7 @@ export const SIGNAL_TABLE: Readonly<Record<string, (primary: Primary) => void>> 
   SIGHUP: (primary) => primary.handleHup(),
   SIGTTIN: (primary) => primary.handleTtin(),
   SIGTTOU: (primary) => primary.handleTtou(),
+  SIGUSR2: (primary) => primary.handleUsr2(),
 });
 
 /** The second SIGINT: the conventional 128 + 2. */
@@ -71,7 +91,8 @@ export class Primary {
   /** Set once everything has stopped: hooks added from then on run at once. */
   private exitingWith: number | undefined;
   private isReady = false;
-  private reloading: Promise<void> | undefined;
+  private reloading: Promise<unknown> | undefined;
+  private upgrading: Promise<Upgraded> | undefined;
 
   constructor(private readonly parts: PrimaryParts) {}
 
@@ -151,7 +172,7 @@ export class Primary {
   async restart(name: string): Promise<boolean> {
     if (this.stopping) return false;
     if (name !== "all") return this.parts.fleet.restartWorker(name);
-    await this.reload();
+    await this.underReload(`rolling restart of ${this.parts.fleet.size} workers`, () => this.rollWorkers());
     return true;
   }
 
@@ -240,33 +261,61 @@ export class Primary {
     };
   }
 
-  /** SIGHUP: rolling restart, one worker at a time. */
+  /** SIGHUP: as `wsfleet reload`; a refused reload has been logged, and changed nothing. */
   handleHup(): void {
-    void this.reload();
+    this.reload().catch(() => {});
   }
 
   /**
-   * The rolling restart of SIGHUP and `wsfleet restart all`; systemd sees RELOADING=1 until it is done (READY=1).
-   * Resolves when it is done; one asked while one runs joins it.
+   * SIGHUP and `wsfleet reload`: with --config, the file re-read and what changed applied (a bad file changes nothing
+   * and rejects with why); without, the rolling restart, one worker at a time. Resolves once done.
    */
-  reload(): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    if (this.reloading) return this.reloading;
-    const { fleet } = this.parts;
-    if (!this.isReady) return this.rollingRestart();
-    void this.notify("RELOADING=1", `STATUS=rolling restart of ${fleet.size} workers`);
-    this.reloading = this.rollingRestart().finally(() => {
-      this.reloading = undefined;
-      if (!this.stopping) void this.notify("READY=1", `STATUS=${this.statusLine()}`);
+  reload(): Promise<Reloaded> {
+    const { config, fleet } = this.parts;
+    if (!config) {
+      const size = fleet.size;
+      return this.underReload(`rolling restart of ${size} workers`, () => this.rollWorkers()).then(() => ({
+        message: `rolling restart of ${plural(size, "worker")} done (no --config to re-read)`,
+      }));
+    }
+    return this.underReload("reloading the config file", () => config.reload()).then((done) => ({
+      message:
+        done.changes.length === 0
+          ? `${done.file} unchanged: every worker replaced (rolling restart)`
+          : `reloaded ${done.file}: ${done.changes.join(", ")}`,
+    }));
+  }
+
+  /**
+   * A reload: systemd sees RELOADING=1 until it is done (READY=1). One asked while another runs waits for it, then
+   * runs (a SIGHUP after an edit must see the edit).
+   */
+  private underReload<T>(status: string, work: () => Promise<T>): Promise<T> {
+    if (this.stopping) return Promise.reject(new Error("the primary is stopping"));
+    const run = async () => {
+      if (!this.isReady) return work();
+      void this.notify("RELOADING=1", `STATUS=${status}`);
+      try {
+        return await work();
+      } finally {
+        if (!this.stopping) void this.notify("READY=1", `STATUS=${this.statusLine()}`);
+      }
+    };
+    // The one running is settled (it never rejects), so the next waits for it and then runs.
+    const turn = this.reloading ? this.reloading.then(run) : run();
+    const settled = turn.catch(() => {});
+    this.reloading = settled;
+    void settled.then(() => {
+      if (this.reloading === settled) this.reloading = undefined;
     });
-    return this.reloading;
+    return turn;
   }
 
   /**
    * With --tls-cert the certificate files are re-read first (a bad one is refused and the old one kept), then the
    * rolling restart, one worker at a time, whose new workers serve the certificate now in place.
    */
-  private rollingRestart(): Promise<void> {
+  rollWorkers(): Promise<void> {
     const { certificates, fleet, logger } = this.parts;
     if (!certificates) return fleet.rollingRestart();
     return certificates
@@ -279,6 +328,74 @@ export class Primary {
         );
       })
       .then(() => fleet.rollingRestart());
+  }
+
+  /** SIGUSR2, as nginx's and gunicorn's: `wsfleet upgrade`; a failure has been logged, and this primary serves on. */
+  handleUsr2(): void {
+    this.upgrade().catch(() => {});
+  }
+
+  /**
+   * `wsfleet upgrade`: the new primary is started from disk and, once it serves, this generation hands over (HAProxy
+   * soft-stops, the workers drain with 1012 spread over --drain-spread) and exits. Resolves once the new one
+   * serves; rejects when it cannot be done (nothing changed) or the new one failed (it was stopped, this one serves).
+   */
+  upgrade(): Promise<Upgraded> {
+    const { upgrade, logger } = this.parts;
+    if (this.upgrading) return this.upgrading;
+    const refusal = !upgrade
+      ? "this primary cannot start another"
+      : this.stopping
+        ? "this primary is stopping"
+        : !this.isReady
+          ? "this primary is not ready yet: every worker must be RUNNING first"
+          : upgrade.refusal;
+    if (refusal !== undefined || !upgrade) {
+      const error = wsfleetError("upgradeRefused", refusal ?? "");
+      logger.event("error", "upgrade-refused", error.message);
+      return Promise.reject(error);
+    }
+    logger.event("info", "upgrade", "upgrade: starting the new primary from what is on disk now");
+    this.upgrading = upgrade
+      .startNewGeneration()
+      .then(({ pid }) => {
+        this.handOver(pid, upgrade);
+        return {
+          pid,
+          message: `primary ${pid} serves now; this one (pid ${process.pid}) drains its connections (1012, spread over --drain-spread) and exits`,
+        };
+      })
+      .catch((error: Error) => {
+        const failed = wsfleetError("upgradeFailed", error.message);
+        logger.event("error", "upgrade-failed", failed.message);
+        throw failed;
+      })
+      .finally(() => {
+        this.upgrading = undefined;
+      });
+    return this.upgrading;
+  }
+
+  /** The old generation's way out once the new one serves: stop accepting, drain, exit 0; systemd follows MAINPID=. */
+  private handOver(newPid: number, upgrade: NonNullable<PrimaryParts["upgrade"]>): void {
+    const { fleet, balancer, guard, logger } = this.parts;
+    logger.event(
+      "info",
+      "upgrade",
+      `new primary ${newPid} serves; this generation stops accepting, drains ${plural(fleet.size, "worker")} and exits`,
+    );
+    this.stopping = (async () => {
+      await upgrade.release().catch(() => {});
+      // HAProxy first, so no new connection reaches this generation; it exits once the workers' drain has ended its last.
+      const haproxyGone = balancer?.handOver(upgrade.drainMs);
+      await fleet.retire();
+      await haproxyGone;
+      await guard.close();
+      logger.event("info", "upgrade", `old generation drained; exiting, primary ${newPid} serves`);
+      this.exitingWith = 0;
+      await Promise.all(this.beforeExitHooks.map((hook) => hook(0).catch(() => {})));
+      this.parts.exit(0);
+    })();
   }
 
   /** SIGTTIN: one worker more. */

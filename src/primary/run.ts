@@ -1,3 +1,4 @@
+import type http from "node:http";
 import path from "node:path";
 import { BusHub } from "../bus/hub.js";
 import { RedisBroker } from "../bus/redis-broker.js";
@@ -16,11 +17,15 @@ import { metricsHandler } from "../metrics/server.js";
 import { serveHttp } from "../net/http-server.js";
 import { assertPortFree } from "../net/port-check.js";
 import { waitForPort } from "../net/probe-port.js";
-import { BUS_SOCKET } from "../protocol/control.js";
+import { BUS_SOCKET, PRIMARY_PID_FILE } from "../protocol/control.js";
+import { ConfigReloader, type LoadedOptions } from "../reload/reloader.js";
 import { systemClock } from "../supervise/clock.js";
 import { OrphanGuard } from "../supervise/orphan-guard.js";
 import { killGroup } from "../supervise/process-group.js";
 import { resolveTlsFiles } from "../tls/files.js";
+import type { Takeover } from "../upgrade/handover.js";
+import { type Generation, upgradeControls } from "../upgrade/new-generation.js";
+import { HTTP_TAKEOVER_MS, listenWhenFree, reportReady } from "../upgrade/takeover.js";
 import { startAddressLimits } from "./address-limits.js";
 import { Certificates } from "./certificates.js";
 import { serveControl } from "./control-server.js";
@@ -34,12 +39,17 @@ import { startedEvents } from "./started.js";
 
 /** Lines kept per worker (and for the primary's events) for `wsfleet logs`. */
 const LOG_LINES_KEPT = 1000;
-
 /**
  * What is checked and made ready before any worker starts, each step of which exits 2 on bad input: the runtime
  * directory, the TLS files, every port of the primary's own, HAProxy's binary, ports and config, the broker.
  */
-async function prepare(options: Options, guard: OrphanGuard, removeOnDeathPrefix: string, logger: Logger) {
+async function prepare(
+  options: Options,
+  guard: OrphanGuard,
+  removeOnDeathPrefix: string,
+  logger: Logger,
+  takeover: Takeover | undefined,
+) {
   const runtimeDir = await createRuntimeDir(removeOnDeathPrefix);
   // The TLS files are checked (exit 2 naming the option) before any port is taken or any process starts.
   const certificates = options.tls
@@ -52,7 +62,8 @@ async function prepare(options: Options, guard: OrphanGuard, removeOnDeathPrefix
     ["--metrics", metrics],
     ["--dashboard", dashboard],
   ] as const) {
-    if (address) await assertPortFree(address.host, address.port, { port: option, host: option });
+    // An upgrade's new generation: the old one holds them until it lets go (listenWhenFree).
+    if (address && !takeover) await assertPortFree(address.host, address.port, { port: option, host: option });
   }
   const { fleet } = options;
   const balancer = options.haproxy
@@ -70,6 +81,7 @@ async function prepare(options: Options, guard: OrphanGuard, removeOnDeathPrefix
           env: guard.marker,
           tlsCrtFile: certificates?.pemFile,
           addressLimits: options.addressLimits,
+          takeListenersFrom: takeover?.haproxySocket,
         },
         { logger, clock: systemClock, signalGroup: killGroup },
         runtimeDir,
@@ -89,7 +101,13 @@ export async function runFleet(
   printer: Logger,
   service: ServiceNotifier | undefined,
   version: string,
+  generation: Generation,
+  /** With --config: the settings it was read into, and how to read it again (`wsfleet reload`, SIGHUP). */
+  config?: { readonly current: LoadedOptions; load(): LoadedOptions },
 ): Promise<void> {
+  const { takeover } = generation;
+  // The new generation of an upgrade shares the old one's ports until the old one has let go of them.
+  let handingOver = takeover !== undefined;
   const logs = new LogRing(LOG_LINES_KEPT);
   const logger = keepingLines(printer, logs);
   const { fleet: fleetOptions, supervision } = options;
@@ -108,6 +126,7 @@ export async function runFleet(
     guard,
     removeOnDeathPrefix,
     logger,
+    takeover,
   ).catch(async (error) => {
     await guard.close();
     throw error;
@@ -119,31 +138,61 @@ export async function runFleet(
     broker.onRun((run) => hub.deliver(run));
   }
   const addressLimits = await startAddressLimits(options, runtimeDir);
-  const fleet = new Fleet(fleetOptions, supervision, {
-    logger,
-    // With --haproxy, HAProxy terminates TLS and the workers stay plain on loopback.
-    spawn: workerSpawner(
-      fleetOptions,
+  // With --haproxy, HAProxy terminates TLS and the workers stay plain on loopback.
+  const spawnerFor = (each: Options) =>
+    workerSpawner(
+      each.fleet,
       guard.marker,
       { busPath: hub ? busPath : undefined, ledgerPath: addressLimits?.ledgerPath },
-      options.haproxy ? undefined : certificates?.pemFile,
-    ),
+      each.haproxy ? undefined : certificates?.pemFile,
+      each.haproxy !== undefined,
+    );
+  const fleet = new Fleet(fleetOptions, supervision, {
+    logger,
+    spawn: spawnerFor(options),
     readiness:
       fleetOptions.worker.kind === "builtin" ? "ipc" : fleetOptions.ports.kind === "consecutive" ? "probe" : "uptime",
     probeReady: (slot, isCancelled) => waitForPort(fleetOptions.host, slot.port, isCancelled),
     clock: systemClock,
     groups: guard,
     signalGroup: killGroup,
-    assertPortFree: (host, port, option) => assertPortFree(host, port, { port: option, host: "--host" }),
+    assertPortFree: (host, port, option) =>
+      handingOver ? Promise.resolve() : assertPortFree(host, port, { port: option, host: "--host" }),
   });
-  const primary = new Primary({
+  const httpServers: http.Server[] = [];
+  const reloader =
+    config &&
+    new ConfigReloader(config.current, {
+      load: () => config.load(),
+      useWorkerOptions: (next) => fleet.useSpawner(spawnerFor(next)),
+      reloadHaproxy: async (next) => {
+        if (balancer && next.haproxy) await balancer.reload(next.haproxy);
+      },
+      size: () => fleet.size,
+      scaleTo: (count) => primary.scale(count),
+      rollWorkers: () => primary.rollWorkers(),
+      logger,
+      now: () => new Date(),
+    });
+  const primary: Primary = new Primary({
     fleet,
+    config: reloader,
     balancer,
     guard,
     logger,
     service,
     exit: (code) => process.exit(code),
     certificates: certificates && { reload: () => certificates.reload(balancer) },
+    upgrade: upgradeControls(options, generation, {
+      haproxySocket: balancer?.runtime.socketPath,
+      pidFile: path.join(runtimeDir, PRIMARY_PID_FILE),
+      letGo: () => {
+        for (const server of httpServers.splice(0)) {
+          server.close();
+          server.closeAllConnections();
+        }
+      },
+    }),
   });
   primary.listen(process);
   fleet.on("all-fatal", () => {
@@ -172,6 +221,7 @@ export async function runFleet(
       ...(await snapshot()),
       bus: busStatus(),
       addressLimits: addressLimits?.status(),
+      lastReload: reloader?.lastReload,
     }),
     scale: (count) => primary.scale(count),
     restart: (name) => primary.restart(name),
@@ -179,6 +229,8 @@ export async function runFleet(
     beforeExit: (hook) => primary.beforeExit(hook),
     logs,
     reloadCertificate: () => primary.reloadCertificate(),
+    reload: () => primary.reload(),
+    upgrade: () => primary.upgrade(),
   });
   const renderFleetMetrics = fleetMetrics(snapshot, {
     wsfleet: version,
@@ -197,10 +249,15 @@ export async function runFleet(
     metrics: (token) => metricsHandler(renderMetrics, token),
     dashboard: dashboard?.handler,
   });
-  for (const { host, port, handlers } of listeners) {
-    // Taken between the check and now: the workers are up already, so they stop before it is reported.
-    await serveHttp(host, port, handlers).catch((error) => primary.failStart(error));
-  }
+  const serveListeners = async (untilMs: number) => {
+    for (const { host, port, handlers } of listeners) {
+      // Taken between the check and now: the workers are up already, so they stop before it is reported.
+      httpServers.push(
+        await listenWhenFree(() => serveHttp(host, port, handlers), untilMs).catch((error) => primary.failStart(error)),
+      );
+    }
+  };
+  if (!takeover) await serveListeners(0);
   const facts = {
     pid: process.pid,
     guardPid: guard.pid,
@@ -215,4 +272,10 @@ export async function runFleet(
     logger.event(level, event, message, fields);
   }
   await primary.becomeReady();
+  if (takeover && !primary.isStopping) {
+    handingOver = false;
+    reportReady();
+    logger.event("info", "upgrade", `took over from primary ${takeover.fromPid}, which now drains and exits`);
+    await serveListeners(Date.now() + HTTP_TAKEOVER_MS);
+  }
 }

@@ -54,3 +54,15 @@ export function systemdNotifier(
     },
   };
 }
+
+/** The new primary of a `wsfleet upgrade`: its first READY=1 also says MAINPID=, so systemd follows it. */
+export function withMainPid(notifier: ServiceNotifier, pid: number): ServiceNotifier {
+  let told = false;
+  return {
+    notify(...assignments) {
+      if (told || !assignments.includes("READY=1")) return notifier.notify(...assignments);
+      told = true;
+      return notifier.notify(`MAINPID=${pid}`, ...assignments);
+    },
+  };
+}

@@ -28,6 +28,10 @@ export const CONTROL_REQUESTS = Object.freeze({
   logs: "GET /logs",
   /** → CertificateReloaded, or 409 with an ErrorReport. */
   reloadCertificate: "POST /reload-cert",
+  /** → Reloaded once applied: --config re-read and its changes applied, else a rolling restart; 409 ErrorReport. */
+  reload: "POST /reload",
+  /** → Upgraded once the new primary serves (the old generation then drains and exits); 409 ErrorReport. */
+  upgrade: "POST /upgrade",
 });
 
 /** How many lines `wsfleet logs` shows unless told (supervisorctl tail shows the last 1600 bytes). */
@@ -92,6 +96,8 @@ export interface FleetStatus {
   bus: BusStatus | undefined;
   /** --max-conns-per-ip / --handshake-rate, and who enforces them; undefined without them. */
   addressLimits?: AddressLimitsStatus | undefined;
+  /** With --config: the last `wsfleet reload` (or SIGHUP), what it changed or why it was refused. */
+  lastReload?: LastReload | undefined;
 }
 
 /** The per-address limits as `wsfleet status` shows them. */
@@ -102,6 +108,25 @@ export interface AddressLimitsStatus {
   enforcedBy: "haproxy" | "ledger";
   /** Client addresses the ledger holds an entry for (ledger only). */
   trackedAddresses?: number;
+}
+
+/** A re-read of --config: when, which file, the changes applied ("workers "3" → "5" (scaled)"), or the refusal. */
+export interface LastReload {
+  at: string;
+  file: string;
+  changes: string[];
+  refused: string | undefined;
+}
+
+/** What `wsfleet upgrade` prints: the new primary's pid, and what the old generation does now. */
+export interface Upgraded {
+  pid: number;
+  message: string;
+}
+
+/** What `wsfleet reload` prints once the primary has applied it. */
+export interface Reloaded {
+  message: string;
 }
 
 /** What `wsfleet reload-cert` prints: which certificate now serves, and how. */

@@ -6,7 +6,11 @@ export type WorkerToPrimary =
   | { type: "listen-failed"; port: number; host: string }
   | { type: "stats"; counters: Counters };
 
-export type PrimaryToWorker = { type: "drain"; closeCode: number };
+/**
+ * `listenersFirst`: stop accepting at once, before the drain timeout (`wsfleet upgrade`: the next generation's
+ * workers share the port and take every new connection); otherwise new handshakes get 503 until the drain timeout.
+ */
+export type PrimaryToWorker = { type: "drain"; closeCode: number; listenersFirst?: boolean };
 
 export function isWorkerMessage(value: unknown): value is WorkerToPrimary {
   return typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string";

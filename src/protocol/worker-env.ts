@@ -34,7 +34,7 @@ export interface WorkerSettings extends ConnectionSettings {
   readonly workerName: string;
   readonly host: string;
   readonly port: number;
-  /** Own the port (fleet mode) or share it with SO_REUSEPORT (shared-port mode). */
+  /** Own the port (fleet mode) or share it with SO_REUSEPORT (shared-port mode, and behind HAProxy for upgrades). */
   readonly exclusivePort: boolean;
   /** Absolute path of a module whose default export is a WsfleetApp; undefined for the built-in echo. */
   readonly appPath: string | undefined;
@@ -73,6 +73,11 @@ export interface WorkerEnvInput {
   readonly port: number;
   readonly host: string;
   readonly sharedPort: boolean;
+  /**
+   * Bind the own port with SO_REUSEPORT too (behind HAProxy), so the next generation's worker can bind it during
+   * `wsfleet upgrade` while this one still serves; the primary checks the port is free before the first start.
+   */
+  readonly reusePort?: boolean | undefined;
   readonly appPath: string | undefined;
   readonly busPath: string | undefined;
   readonly ledgerPath?: string | undefined;
@@ -91,6 +96,7 @@ export function encodeWorkerEnv(input: WorkerEnvInput): Record<string, string> {
     PORT: String(input.port),
     WSFLEET_HOST: input.host,
     WSFLEET_SHARED_PORT: input.sharedPort ? "1" : "0",
+    WSFLEET_REUSE_PORT: input.reusePort ? "1" : "0",
     WSFLEET_MAX_PAYLOAD: String(connections.maxPayloadBytes),
     WSFLEET_IDLE_TIMEOUT: String(connections.idleTimeoutSecs),
     WSFLEET_MAX_BACKPRESSURE: String(connections.maxBackpressureBytes),
@@ -133,7 +139,7 @@ export function decodeWorkerEnv(env: NodeJS.ProcessEnv): WorkerSettings {
     workerName: env.SUPERVISOR_PROCESS_NAME || `worker-${port}`,
     host: env.WSFLEET_HOST || "localhost",
     port,
-    exclusivePort: env.WSFLEET_SHARED_PORT !== "1",
+    exclusivePort: env.WSFLEET_SHARED_PORT !== "1" && env.WSFLEET_REUSE_PORT !== "1",
     maxPayloadBytes: integer(env, "WSFLEET_MAX_PAYLOAD", defaults.maxPayloadBytes, 1, 2 ** 31 - 1),
     idleTimeoutSecs: integer(env, "WSFLEET_IDLE_TIMEOUT", defaults.idleTimeoutSecs, 0, 960),
     maxBackpressureBytes: integer(env, "WSFLEET_MAX_BACKPRESSURE", defaults.maxBackpressureBytes, 1, 2 ** 31 - 1),

@@ -150,10 +150,26 @@ export class SupervisedProcess extends EventEmitter {
     this.lastOutput = text;
   }
 
-  /** Graceful stop: SIGTERM to the group, SIGKILL after the stop timeout. The process does not start again. */
-  stop(): Promise<void> {
+  /**
+   * Graceful stop: SIGTERM to the group (or `askToStop`'s own way, an IPC order), SIGKILL after the stop timeout.
+   * The process does not start again.
+   */
+  stop(askToStop?: (child: ChildProcess) => boolean): Promise<void> {
     this.retired = true;
-    return this.terminate(undefined);
+    return this.terminate(askToStop);
+  }
+
+  /**
+   * Asks the process to finish in its own time with `signal` (HAProxy's soft stop: SIGUSR1 closes its listeners and
+   * waits for its connections), SIGKILL after `killAfterMs`. Its exit is a stop, not a crash; it does not start again.
+   */
+  finish(signal: NodeJS.Signals, killAfterMs: number): Promise<void> {
+    this.retired = true;
+    return this.terminate((child) => {
+      if (child.pid === undefined) return false;
+      this.deps.signalGroup(child.pid, signal);
+      return true;
+    }, killAfterMs);
   }
 
   /**
@@ -191,7 +207,10 @@ export class SupervisedProcess extends EventEmitter {
     });
   }
 
-  private terminate(askToStop: ((child: ChildProcess) => boolean) | undefined): Promise<void> {
+  private terminate(
+    askToStop: ((child: ChildProcess) => boolean) | undefined,
+    killAfterMs = this.deps.stopTimeoutMs,
+  ): Promise<void> {
     this.clearTimer();
     if (this.stopping) return this.stopping.promise;
     const child = this.child;
@@ -212,11 +231,11 @@ export class SupervisedProcess extends EventEmitter {
       this.log(
         "warn",
         "killed",
-        `killing '${this.name}' (pid ${pid}) with SIGKILL: still running after ${this.deps.stopTimeoutMs} ms`,
+        `killing '${this.name}' (pid ${pid}) with SIGKILL: still running after ${killAfterMs} ms`,
         { pid },
       );
       this.deps.signalGroup(pid, "SIGKILL");
-    }, this.deps.stopTimeoutMs);
+    }, killAfterMs);
     return done;
   }
 

@@ -45,11 +45,11 @@ export async function runWorker(env: NodeJS.ProcessEnv): Promise<void> {
   );
   statsTimer.unref();
   let draining = false;
-  const drain = (closeCode: number) => {
+  const drain = (closeCode: number, listenersFirst = false) => {
     if (draining) return;
     draining = true;
     const reason = closeCode === CLOSE_GOING_AWAY ? "server shutting down" : "service restart";
-    void server.drain(closeCode, reason).then(() => {
+    void server.drain(closeCode, reason, listenersFirst).then(() => {
       send({ type: "stats", counters: snapshotCounters(counters) });
       process.exit(0);
     });
@@ -58,7 +58,7 @@ export async function runWorker(env: NodeJS.ProcessEnv): Promise<void> {
   // The primary handles Ctrl-C for the whole fleet; a worker in its own group does not see it, and ignores it if sent.
   process.on("SIGINT", () => {});
   process.on("message", (message: unknown) => {
-    if (isPrimaryMessage(message)) drain(message.closeCode);
+    if (isPrimaryMessage(message)) drain(message.closeCode, message.listenersFirst === true);
   });
   send({ type: "listening", port: settings.port, addresses: server.addresses });
   // Counters from the start, so status and /metrics never show a running worker without them.

@@ -18,7 +18,7 @@ export interface RunningServer {
    * close and the open connections get `closeCode`, spread evenly over `drainSpreadMs` so their clients reconnect at
    * a steady rate instead of all in the same millisecond; resolves when all are closed.
    */
-  drain(closeCode: number, reason: string): Promise<void>;
+  drain(closeCode: number, reason: string, listenersFirst?: boolean): Promise<void>;
 }
 
 export class ListenError extends Error {
@@ -103,8 +103,10 @@ export async function serve(
   }
   return {
     addresses,
-    async drain(closeCode, reason) {
+    async drain(closeCode, reason, listenersFirst = false) {
       state.draining = true;
+      // An upgrade: the next generation shares the port, so closing now hands it every new connection.
+      if (listenersFirst) for (const socket of sockets.splice(0)) uWS.us_listen_socket_close(socket);
       if (settings.drainTimeoutMs > 0) await new Promise((resolve) => setTimeout(resolve, settings.drainTimeoutMs));
       for (const socket of sockets.splice(0)) uWS.us_listen_socket_close(socket);
       if (state.open.size === 0) return;

@@ -31,7 +31,7 @@ test("commander's own usage errors exit 2 too, and --help exits 0", async () => 
   const help = await runPrimary(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--base-port <port>/);
-  assert.match(help.stdout, /SIGHUP\s+rolling restart/);
+  assert.match(help.stdout, /SIGHUP\s+reload: with --config, the file is re-read/);
 });
 
 test("a port in use: exit 2 with the port and the pid that holds it", async (t) => {

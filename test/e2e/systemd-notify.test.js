@@ -152,7 +152,7 @@ test("--runtime-dir: the runtime dir goes there, status and reload find it there
   assert.equal(JSON.parse(status.stdout).pid, pid);
   const reload = await runPrimary(["reload", "--runtime-dir", runtimeDir]);
   assert.equal(reload.code, 0, reload.stderr);
-  assert.match(reload.stdout, new RegExp(`sent SIGHUP to the wsfleet primary with pid ${pid}`));
+  assert.match(reload.stdout, new RegExp(`^primary ${pid}: rolling restart of 1 worker done`));
   await primary.waitForEvent((event) => event.message === "rolling restart done");
 
   primary.child.kill("SIGKILL");

@@ -117,3 +117,48 @@ export function startReconnectingClients(
     },
   };
 }
+
+/**
+ * A client opening `perSecond` new connections a second, each one echoed once and closed with 1000: counts the
+ * handshakes that failed (refused, reset, HTTP error) and the connections that ended otherwise than by our close.
+ */
+export function startNewConnections(url, perSecond) {
+  const stats = { opened: 0, refused: 0, failures: [], abnormalCloses: {} };
+  let stopping = false;
+  const pending = new Set();
+  const open = () => {
+    const ws = new WebSocket(url, { handshakeTimeout: 5000 * TIMEOUT_FACTOR });
+    let opened = false;
+    const done = new Promise((resolve) => {
+      ws.on("open", () => {
+        opened = true;
+        stats.opened += 1;
+        ws.send("hello");
+      });
+      ws.on("message", () => ws.close(1000));
+      ws.on("unexpected-response", (_request, response) => stats.failures.push(`HTTP ${response.statusCode}`));
+      ws.on("error", (error) => {
+        if (!opened) stats.failures.push(error.message);
+      });
+      ws.on("close", (code) => {
+        if (!opened) stats.refused += 1;
+        else if (code !== 1000 && code !== 1005) stats.abnormalCloses[code] = (stats.abnormalCloses[code] ?? 0) + 1;
+        resolve();
+      });
+    });
+    pending.add(done);
+    void done.then(() => pending.delete(done));
+  };
+  const timer = setInterval(() => {
+    if (!stopping) open();
+  }, 1000 / perSecond);
+  return {
+    stats,
+    async stop() {
+      stopping = true;
+      clearInterval(timer);
+      await Promise.all(pending);
+      return stats;
+    },
+  };
+}

@@ -40,7 +40,7 @@ function setup({ balancer = true } = {}) {
 }
 
 test("every signal of the table reaches its handler through the injected emitter", async () => {
-  assert.deepEqual(Object.keys(SIGNAL_TABLE).sort(), ["SIGHUP", "SIGINT", "SIGTERM", "SIGTTIN", "SIGTTOU"]);
+  assert.deepEqual(Object.keys(SIGNAL_TABLE).sort(), ["SIGHUP", "SIGINT", "SIGTERM", "SIGTTIN", "SIGTTOU", "SIGUSR2"]);
   const { signals, calls } = setup();
   signals.emit("SIGHUP");
   signals.emit("SIGTTIN");

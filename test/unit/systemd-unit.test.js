@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { systemdUnitText } from "../../dist/cli/systemd-unit.js";
+import { systemdUnitText as unitFromSettings } from "../../dist/cli/systemd-unit.js";
+import { loadSettings } from "../../dist/config-file/load.js";
+
+/** The unit for these command-line options, as `wsfleet systemd-unit` reads them (no --config file). */
+const systemdUnitText = (raw, defaults, paths) => unitFromSettings(loadSettings(raw, "/", undefined), defaults, paths);
 
 const defaults = { webConcurrency: undefined, cpuCount: 2 };
 const directive = (unit, name) => unit.match(new RegExp(`^${name}=(.*)$`, "m"))?.[1];
@@ -21,6 +25,6 @@ test("anything the unit needs in /tmp is refused: PrivateTmp=yes would hide it",
   assert.throws(() => systemdUnitText({}, defaults, paths), {
     code: "WSFLEET_INVALID_OPTION",
     message:
-      /"\/tmp\/x\/node_modules\/wsfleet\/dist\/primary\.js"; expected node, wsfleet and the working directory outside \/tmp/,
+      /"\/tmp\/x\/node_modules\/wsfleet\/dist\/primary\.js"; expected node, wsfleet, the --config file and the working directory outside \/tmp/,
   });
 });
