@@ -5,15 +5,19 @@
  * rotating order. Reports handshakes/s and CPU µs per handshake of the worker and of the primary (which keeps the
  * per-address ledger), as median [range]. Prints a Markdown table; `--json` prints the samples instead.
  *
- *     node bench/admission.js [--seconds 4] [--connections 20] [--rounds 3] [--cload path/to/cload] [--json]
+ *     node bench/admission.js [--seconds 4] [--connections 20] [--rounds 3] [--cload path/to/cload] [--json] [--write]
+ *
+ * `--write` also puts the table in bench/RESULTS.md (its "admission" section).
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { withSection } from "./lib/sections.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PRIMARY = `${ROOT}dist/primary.js`;
@@ -47,6 +51,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     cload: { type: "string" },
     json: { type: "boolean", default: false },
+    write: { type: "boolean", default: false },
   },
 });
 const cload = values.cload ?? (await import("./lib/cload.js")).ensureCload();
@@ -130,9 +135,21 @@ if (values.json) {
     const fixed = (value) => value.toFixed(digits);
     return `${fixed(sorted[Math.floor(sorted.length / 2)])} [${fixed(sorted[0])}-${fixed(sorted.at(-1))}]`;
   };
+  // Within each round: the variant's server CPU (worker + primary) per handshake over the no-checks one's.
+  const serverUs = (sample) => sample.workerCpuUsPerHandshake + sample.primaryCpuUsPerHandshake;
+  const ratios = (variant) =>
+    samples
+      .map((sample, index) => ({ sample, round: Math.floor(index / VARIANTS.length) }))
+      .filter(({ sample }) => sample.variant === variant.name)
+      .map(({ sample, round }) => {
+        const base = samples.find(
+          (other, index) => other.variant === VARIANTS[0].name && Math.floor(index / VARIANTS.length) === round,
+        );
+        return serverUs(sample) / serverUs(base);
+      });
   const lines = [
-    `| checks (1 worker, shared port, cload -C -c ${values.connections}, ${values.seconds} s × ${rounds}) | handshakes/s | worker CPU µs/handshake | primary CPU µs/handshake | errors |`,
-    "| --- | --- | --- | --- | --- |",
+    `| checks (1 worker, shared port, cload -C -c ${values.connections}, ${values.seconds} s × ${rounds}) | handshakes/s | worker CPU µs/handshake | primary CPU µs/handshake | server CPU × no checks | errors |`,
+    "| --- | --- | --- | --- | --- | --- |",
   ];
   for (const variant of VARIANTS) {
     const mine = samples.filter((sample) => sample.variant === variant.name);
@@ -146,8 +163,19 @@ if (values.json) {
       )} | ${summary(
         mine.map((s) => s.primaryCpuUsPerHandshake),
         1,
-      )} | ${mine.reduce((sum, s) => sum + s.errors, 0)} |`,
+      )} | ${summary(ratios(variant), 2)}× | ${mine.reduce((sum, s) => sum + s.errors, 0)} |`,
     );
   }
   process.stdout.write(`${lines.join("\n")}\n`);
+  if (values.write) {
+    const results = `${ROOT}bench/RESULTS.md`;
+    const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+    const heading = [
+      "## Who may connect: what the admission checks cost a handshake (`bench/admission.js`)",
+      "",
+      `Run ${new Date().toISOString()} on ${os.cpus().length} cores (${cpu}), Node ${process.version}, the load average ${os.loadavg()[0].toFixed(1)} at the end (a machine shared with other work: read the ratios, taken within each round, more than the absolute figures). Each variant is a fresh fleet of one built-in worker on a shared port, measured by the C client opening a new connection per exchange (connect, handshake, one 32 B echo, close), the variants in rotating order each round; median [lowest–highest] of the rounds. Worker and primary CPU from \`/proc\` (10 ms ticks).`,
+      "",
+    ].join("\n");
+    writeFileSync(results, withSection(readFileSync(results, "utf8"), "admission", `${heading}\n${lines.join("\n")}`));
+  }
 }
