@@ -181,7 +181,7 @@ export class RedisBroker implements BusUplink {
       });
   }
 
-  /** One publish/subscribe/unsubscribe on its client, in this broker's flavour; an error is counted, not thrown. */
+  /** One publish/subscribe/unsubscribe on its client, in this broker's flavour; an error is counted, then passed on. */
   private command(kind: "publish" | "subscribe" | "unsubscribe", topicKey: string, message?: Buffer): Promise<unknown> {
     const client = kind === "publish" ? this.publisher : this.subscriber;
     const run = client[this.flavour[kind]] as unknown as Command;

@@ -91,7 +91,6 @@ export class BusRouter {
     if (!box) return;
     this.outboxes.delete(peer);
     for (const topic of this.routes.leave(box, this.notify)) this.uplink?.unserve(topic);
-    this.touched = this.touched.filter((each) => each !== box);
     this.flush();
   }
 
