@@ -63,7 +63,12 @@ test("topic routing, 3 workers: a topic served on one worker never leaves it; a 
   }
   // Counted: the solo publishes stayed in their workers; the hub had the shared ones (to 2 workers each) and the
   // pair's (to worker 1, worker 2 skipped).
-  const status = await statusWhen(pid, (s) => sum(s, "published") === 7 * count, "published");
+  // Each worker's counters come once a second: wait until the latest of every worker covers all it did.
+  const status = await statusWhen(
+    pid,
+    (s) => sum(s, "published") === 7 * count && sum(s, "delivered") === 7 * count,
+    "published and delivered",
+  );
   assert.equal(sum(status, "kept"), 3 * count, "solo publishes never left their worker");
   assert.deepEqual(
     status.workers.map((w) => w.counters.delivered),
