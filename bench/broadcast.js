@@ -9,6 +9,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { runBroadcast } from "./lib/scenarios/broadcast.js";
+import { manyTopicsReport } from "./lib/scenarios/many-topics.js";
 import { withSection } from "./lib/sections.js";
 import { spread } from "./lib/summary.js";
 import { broadcastSocketioClusterTarget } from "./lib/targets/broadcast-socketio-cluster.js";
@@ -19,6 +20,10 @@ import { broadcastWsfleetRedisTarget } from "./lib/targets/broadcast-wsfleet-red
 import { stopAll } from "./lib/targets/children.js";
 import { BENCH_DIR } from "./lib/targets/paths.js";
 
+if (process.argv.includes("--many-topics")) {
+  await manyTopicsReport(process.argv);
+  process.exit(0);
+}
 const quick = process.argv.includes("--quick");
 /** --bus-cost: no subscribers, only publishes: what one publish costs the workers, the primary and Redis. */
 const busCost = process.argv.includes("--bus-cost");

@@ -1,5 +1,6 @@
 // The broadcast bench's wsfleet app: `?room=NAME` subscribes, `?publishTo=NAME` makes a publisher whose every
-// message goes to that room on every worker (and host, with --broker) through fleet.publish.
+// message goes to that room on every worker (and host, with --broker) through fleet.publish; `?publishTo=*` takes
+// the room from each message, up to its first space (the many-topics scenario).
 
 /** @type {import("wsfleet").Fleet} */
 let fleet;
@@ -19,7 +20,11 @@ const broadcastApp = {
   },
   message(ws, message, isBinary) {
     const { publishTo } = ws.getUserData();
-    if (publishTo) fleet.publish(publishTo, message, isBinary);
+    if (publishTo === "*") {
+      const bytes = new Uint8Array(message);
+      const space = bytes.indexOf(0x20);
+      fleet.publish(Buffer.from(bytes.subarray(0, space)).toString(), bytes.subarray(space + 1), isBinary);
+    } else if (publishTo) fleet.publish(publishTo, message, isBinary);
   },
 };
 

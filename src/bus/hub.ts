@@ -2,20 +2,17 @@ import type net from "node:net";
 import { listenPrivate } from "../net/unix-socket.js";
 import { type FrameRun, FrameSplitter } from "../protocol/bus-frames.js";
 import type { HubStatus } from "../protocol/control.js";
-
-/** A worker that has this much of the bus queued and unread loses what comes next (at most once, counted). */
-const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+import { BusRouter, type BusUplink } from "./router.js";
 
 /**
  * The embedded bus: a unix socket in the primary's runtime directory that every built-in worker connects to. A run of
- * frames from one worker goes to every other worker as it came, one write each, found by the frames' length fields
- * alone; nothing is parsed, copied or re-encoded. With a broker, the same run also goes up to it.
+ * frames from one worker goes to the workers serving each frame's topic (src/bus/router.ts), as slices of the bytes
+ * read, found by the frames' length and topic fields alone; no payload is parsed, copied or re-encoded. With a broker,
+ * each publish also goes up to it.
  */
 export class BusHub {
   private readonly peers = new Set<net.Socket>();
-  private forwarded = 0;
-  private dropped = 0;
-  private uplink: ((run: FrameRun) => void) | undefined;
+  private readonly router = new BusRouter();
 
   private constructor(private readonly server: net.Server) {
     server.on("connection", (socket) => this.accept(socket));
@@ -26,18 +23,18 @@ export class BusHub {
     return new BusHub(await listenPrivate(socketPath));
   }
 
-  /** With a broker: every run a worker publishes also goes to it. */
-  connectUplink(uplink: (run: FrameRun) => void): void {
-    this.uplink = uplink;
+  /** With a broker: every publish also goes to it, and it hears which topics the workers serve. */
+  connectUplink(uplink: BusUplink): void {
+    this.router.connectUplink(uplink);
   }
 
-  /** A run from the broker (another fleet's publishes): to every worker. */
+  /** A run from the broker (another fleet's publishes): to the workers serving each topic. */
   deliver(run: FrameRun): void {
-    this.fanOut(undefined, run);
+    this.router.route(undefined, run);
   }
 
   status(): HubStatus {
-    return { workers: this.peers.size, forwarded: this.forwarded, dropped: this.dropped };
+    return { workers: this.peers.size, topics: this.router.servedTopics, ...this.router.counts };
   }
 
   close(): void {
@@ -48,6 +45,7 @@ export class BusHub {
   private accept(socket: net.Socket): void {
     const splitter = new FrameSplitter();
     this.peers.add(socket);
+    this.router.join(socket);
     socket.on("data", (chunk: Buffer) => {
       let run: FrameRun;
       try {
@@ -56,20 +54,12 @@ export class BusHub {
         socket.destroy();
         return;
       }
-      if (run.count === 0) return;
-      this.forwarded += run.count;
-      this.fanOut(socket, run);
-      this.uplink?.(run);
+      if (run.count > 0) this.router.route(socket, run);
     });
     socket.on("error", () => {});
-    socket.on("close", () => this.peers.delete(socket));
-  }
-
-  private fanOut(from: net.Socket | undefined, run: FrameRun): void {
-    for (const peer of this.peers) {
-      if (peer === from) continue;
-      if (peer.writableLength > MAX_QUEUED_BYTES) this.dropped += run.count;
-      else peer.write(run.bytes);
-    }
+    socket.on("close", () => {
+      this.peers.delete(socket);
+      this.router.leave(socket);
+    });
   }
 }

@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
+import type { Cluster } from "ioredis";
 import { Redis, type RedisOptions } from "ioredis";
 import { wsfleetError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
-import { countFrames, type FrameRun } from "../protocol/bus-frames.js";
+import { countFrames, type FrameRun, frameTopicKey } from "../protocol/bus-frames.js";
 // Its side of `wsfleet status` and /metrics; messages there are publishes (frames), not Redis commands.
 import type { BrokerStatus } from "../protocol/control.js";
+import type { BusUplink } from "./router.js";
 
 /** Each message on Redis starts with the publishing primary's id, so a fleet skips its own publishes coming back. */
 const ORIGIN_BYTES = 8;
@@ -21,25 +23,56 @@ export function redactUrl(url: string): string {
   );
 }
 
+/** Plain pub/sub on one Redis, or sharded pub/sub on a Redis Cluster (SPUBLISH/SSUBSCRIBE: a channel lives on one shard). */
+export interface PubSubFlavour {
+  publish: "publish" | "spublish";
+  subscribe: "subscribe" | "ssubscribe";
+  unsubscribe: "unsubscribe" | "sunsubscribe";
+  message: "messageBuffer" | "smessageBuffer";
+  /** The channel of a topic: `wsfleet:<name>:<topic>`; the cluster's puts the topic in a hash tag, `{<topic>}`. */
+  channel(name: string, topic: Buffer): Buffer;
+}
+
+const PLAIN_PUB_SUB: PubSubFlavour = {
+  publish: "publish",
+  subscribe: "subscribe",
+  unsubscribe: "unsubscribe",
+  message: "messageBuffer",
+  channel: (name, topic) => Buffer.concat([Buffer.from(`wsfleet:${name}:`), topic]),
+};
+
+type Command = (channel: Buffer, message?: Buffer) => Promise<unknown>;
+
 /**
- * `--broker redis://...`: the primary publishes its workers' frames to the channel `wsfleet:<name>` and hands what
- * other fleets of the same name publish there to its hub. Two connections (Redis' subscriber mode takes one over).
- * While Redis is away publishes are dropped, not queued (at most once, like socket.io's Redis adapter); ioredis
- * reconnects with back-off and resubscribes by itself.
+ * `--broker redis://...`: a channel per topic, `wsfleet:<name>:<topic>`. The primary publishes each of its workers'
+ * publishes to its topic's channel and subscribes only to the channels of topics its workers serve, handing what
+ * other fleets of the same name publish there to its hub. Two connections (Redis' subscriber mode takes one over;
+ * a Cluster's sharded subscribers are its own). While Redis is away publishes are dropped, not queued (at most once,
+ * like socket.io's Redis adapter); ioredis reconnects with back-off, and every served topic is subscribed again.
  */
-export class RedisBroker {
+export class RedisBroker implements BusUplink {
   private readonly origin = randomBytes(ORIGIN_BYTES);
   private readonly counts = { published: 0, received: 0, dropped: 0, errors: 0, reconnects: 0 };
+  /** The topics (latin1 keys) this fleet serves: its subscriptions. */
+  private readonly topics = new Set<string>();
+  /**
+   * Topics with a SUBSCRIBE not yet answered, and how many: a message on one of them was published under an earlier
+   * subscription (before an UNSUBSCRIBE and a gap), and is dropped so each topic's run has no hole.
+   */
+  private readonly pending = new Map<string, number>();
   private lost = false;
 
-  private constructor(
+  constructor(
     private readonly url: string,
-    private readonly channel: string,
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly name: string,
+    private readonly publisher: Redis | Cluster,
+    private readonly subscriber: Redis | Cluster,
     logger: Logger,
+    private readonly flavour: PubSubFlavour = PLAIN_PUB_SUB,
   ) {
-    for (const client of [publisher, subscriber]) {
+    // A subscription asked for while Redis was away never took: ask again for all of them.
+    subscriber.on("ready", () => this.resubscribe());
+    for (const client of new Set([publisher, subscriber])) {
       client.on("error", (error: Error) => {
         this.counts.errors += 1;
         if (this.lost) return;
@@ -64,9 +97,8 @@ export class RedisBroker {
       maxRetriesPerRequest: 0,
       retryStrategy: (times) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
     };
-    const publisher = new Redis(url, options);
+    const publisher = new Redis(url, { ...options, enableAutoPipelining: true });
     const subscriber = new Redis(url, options);
-    const channel = `wsfleet:${name}`;
     let lastError: Error | undefined;
     const remember = (error: Error) => {
       lastError = error;
@@ -75,7 +107,6 @@ export class RedisBroker {
     subscriber.on("error", remember);
     try {
       await Promise.all([publisher.connect(), subscriber.connect()]);
-      await subscriber.subscribe(channel);
     } catch (error) {
       publisher.disconnect();
       subscriber.disconnect();
@@ -83,13 +114,14 @@ export class RedisBroker {
     }
     publisher.off("error", remember);
     subscriber.off("error", remember);
-    return new RedisBroker(url, channel, publisher, subscriber, logger);
+    return new RedisBroker(url, name, publisher, subscriber, logger);
   }
 
   /** Other fleets' publishes, as runs of whole frames, go to `deliver`. */
   onRun(deliver: (run: FrameRun) => void): void {
-    this.subscriber.on("messageBuffer", (_channel: Buffer, message: Buffer) => {
+    this.subscriber.on(this.flavour.message, (_channel: Buffer, message: Buffer) => {
       if (message.length < ORIGIN_BYTES || this.origin.equals(message.subarray(0, ORIGIN_BYTES))) return;
+      if (this.pending.size > 0 && this.pending.has(frameTopicKey(message, ORIGIN_BYTES))) return;
       const bytes = message.subarray(ORIGIN_BYTES);
       const run = { bytes, count: countFrames(bytes) };
       this.counts.received += run.count;
@@ -97,26 +129,68 @@ export class RedisBroker {
     });
   }
 
-  /** One PUBLISH per run: the origin id, then the frames as the worker wrote them. */
-  publish(run: FrameRun): void {
+  /** One PUBLISH to the topic's channel: the origin id, then the frame as the worker wrote it (auto-pipelined). */
+  publish(topicKey: string, frame: Buffer): void {
     if (this.publisher.status !== "ready") {
-      this.counts.dropped += run.count;
+      this.counts.dropped += 1;
       return;
     }
-    this.counts.published += run.count;
-    this.publisher.publish(this.channel, Buffer.concat([this.origin, run.bytes])).catch(() => {
-      this.counts.errors += 1;
-      this.counts.dropped += run.count;
+    this.counts.published += 1;
+    this.command("publish", topicKey, Buffer.concat([this.origin, frame])).catch(() => {
+      this.counts.dropped += 1;
     });
   }
 
+  /** The fleet's first subscriber to a topic: subscribe its channel. */
+  serve(topicKey: string): void {
+    this.topics.add(topicKey);
+    if (this.subscriber.status === "ready") this.subscribe(topicKey);
+  }
+
+  /** Its last one left. */
+  unserve(topicKey: string): void {
+    this.topics.delete(topicKey);
+    if (this.subscriber.status === "ready") this.command("unsubscribe", topicKey).catch(() => {});
+  }
+
+  /**
+   * Subscribes every served topic again (Redis ignores a subscription it has). On a new connection nothing stale can
+   * arrive first, and on the old one nothing is stale: these are not marked pending.
+   */
+  resubscribe(): void {
+    for (const topic of this.topics) this.command("subscribe", topic).catch(() => {});
+  }
+
   status(): BrokerStatus {
-    return { url: redactUrl(this.url), channel: this.channel, state: this.state(), ...this.counts };
+    const channel = this.flavour.channel(this.name, Buffer.from("<topic>")).toString();
+    return { url: redactUrl(this.url), channel, subscriptions: this.topics.size, state: this.state(), ...this.counts };
   }
 
   close(): void {
-    this.publisher.disconnect();
-    this.subscriber.disconnect();
+    for (const client of new Set([this.publisher, this.subscriber])) client.disconnect();
+  }
+
+  private subscribe(topicKey: string): void {
+    this.pending.set(topicKey, (this.pending.get(topicKey) ?? 0) + 1);
+    this.command("subscribe", topicKey)
+      .catch(() => {})
+      .finally(() => {
+        const left = (this.pending.get(topicKey) ?? 1) - 1;
+        if (left > 0) this.pending.set(topicKey, left);
+        else this.pending.delete(topicKey);
+      });
+  }
+
+  /** One publish/subscribe/unsubscribe on its client, in this broker's flavour; an error is counted, then passed on. */
+  private command(kind: "publish" | "subscribe" | "unsubscribe", topicKey: string, message?: Buffer): Promise<unknown> {
+    const client = kind === "publish" ? this.publisher : this.subscriber;
+    const run = client[this.flavour[kind]] as unknown as Command;
+    const channel = this.flavour.channel(this.name, Buffer.from(topicKey, "latin1"));
+    const sent = message ? run.call(client, channel, message) : run.call(client, channel);
+    return sent.catch((error) => {
+      this.counts.errors += 1;
+      throw error;
+    });
   }
 
   private state(): BrokerStatus["state"] {

@@ -86,14 +86,20 @@ function formatBus(status: FleetStatus): string {
   const totals = sumCounters(status.workers.flatMap((worker) => (worker.counters ? [worker.counters] : [])));
   const lines = [
     `publish: ${totals.published} published, ${totals.delivered} delivered from other workers and hosts, ${totals.dropped + bus.dropped} dropped; bus: ${bus.workers} workers connected`,
+    `routing: ${bus.topics} topics served (per worker ${servedPerWorker(status)}); ${totals.kept} kept in their worker; hub ${bus.sent} sent, ${bus.skipped} skipped`,
   ];
   const { broker } = bus;
   if (broker) {
     lines.push(
-      `broker ${broker.url} (${broker.channel}) ${broker.state}: ${broker.published} published, ${broker.received} received, ${broker.dropped} dropped, ${broker.errors} errors, ${broker.reconnects} reconnects`,
+      `broker ${broker.url} (${broker.channel}) ${broker.state}: ${broker.subscriptions} subscriptions, ${broker.published} published, ${broker.received} received, ${broker.dropped} dropped, ${broker.errors} errors, ${broker.reconnects} reconnects`,
     );
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** Topics each worker serves, in slot order: "3/2/0", "-" for a worker without counters yet. */
+function servedPerWorker(status: FleetStatus): string {
+  return status.workers.map((worker) => (worker.counters ? String(worker.counters.topics ?? 0) : "-")).join("/");
 }
 
 /** `wsfleet status`: asks the running primary over its control socket. */

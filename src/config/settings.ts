@@ -81,9 +81,26 @@ function parseListenAddress(value: string, option: string, what: string): { host
   return { host: match[1] || "127.0.0.1", port: parsePort(option, match[2]) };
 }
 
+/** `redis+cluster://[auth@]host:port,host:port`: each seed must read as a host:port. */
+function parseClusterBrokerUrl(value: string, option: string, expected: string): string {
+  const match = /^rediss?\+cluster:\/\/(?:([^@/]*)@)?([^/]+)$/.exec(value.trim());
+  const seeds = match?.[2]?.split(",") ?? [];
+  for (const seed of seeds) {
+    let url: URL | undefined;
+    try {
+      url = new URL(`redis://${seed.trim()}`);
+    } catch {}
+    if (!url || url.hostname === "" || url.pathname !== "") throw invalidOption(option, value, expected);
+  }
+  if (seeds.length === 0) throw invalidOption(option, value, expected);
+  return value.trim();
+}
+
 /** A Redis URL as ioredis takes it; checked here so a typo is exit 2 before anything starts. */
 function parseBrokerUrl(value: string, option: string): string {
-  const expected = "a Redis URL, redis://host:port[/db] or rediss://, for example --broker redis://127.0.0.1:6379";
+  const expected =
+    "a Redis URL, redis://host:port[/db] or rediss://, or a Redis Cluster's redis+cluster://host:port,host:port, for example --broker redis://127.0.0.1:6379";
+  if (/^rediss?\+cluster:/.test(value.trim())) return parseClusterBrokerUrl(value, option, expected);
   let url: URL;
   try {
     url = new URL(value.trim());
@@ -242,7 +259,7 @@ export const SETTINGS = {
   }),
   broker: setting({
     flags: "--broker <url>",
-    help: "`redis://[:password@]host:port[/db]` (or `rediss://`): `fleet.publish` also reaches every fleet of the same `--name` on this Redis ([fleet-wide publish](publish.md))",
+    help: "`redis://[:password@]host:port[/db]` (or `rediss://`), or a Redis Cluster's `redis+cluster://[:password@]host:port,host:port` (sharded pub/sub): `fleet.publish` also reaches every fleet of the same `--name` on this Redis ([fleet-wide publish](publish.md))",
     defaultText: "off: the workers of this fleet only",
     commands: RUN,
     parse: parseBrokerUrl,

@@ -5,12 +5,16 @@ export function renderBusMetrics(hub: HubStatus, broker: BrokerStatus | undefine
   const rows: [string, "gauge" | "counter", string, number][] = [
     ["wsfleet_bus_workers_connected", "gauge", "Workers connected to the embedded bus.", hub.workers],
     ["wsfleet_bus_forwarded_total", "counter", "Publishes the bus took from workers.", hub.forwarded],
+    ["wsfleet_bus_topics", "gauge", "Distinct topics some worker serves.", hub.topics],
+    ["wsfleet_bus_sent_total", "counter", "Copies of publishes sent to workers serving their topic.", hub.sent],
+    ["wsfleet_bus_skipped_total", "counter", "Copies not sent: the worker does not serve the topic.", hub.skipped],
     ["wsfleet_bus_dropped_total", "counter", "Publishes a worker missed: it had 64 MiB unread.", hub.dropped],
   ];
   if (broker) {
     const { published, received, dropped, errors, reconnects } = broker;
     rows.push(
       ["wsfleet_broker_up", "gauge", "1 while the broker is connected.", broker.state === "connected" ? 1 : 0],
+      ["wsfleet_broker_subscriptions", "gauge", "Topic channels subscribed on the broker.", broker.subscriptions],
       ["wsfleet_broker_published_total", "counter", "Publishes sent to the broker.", published],
       ["wsfleet_broker_received_total", "counter", "Publishes of other fleets received.", received],
       ["wsfleet_broker_dropped_total", "counter", "Publishes lost while the broker was away.", dropped],

@@ -18,6 +18,8 @@ const COUNTER_METRICS: ReadonlyArray<[CounterName, string, "gauge" | "counter", 
   ["published", "wsfleet_publish_published_total", "counter", "fleet.publish calls made in the worker."],
   ["delivered", "wsfleet_publish_delivered_total", "counter", "Publishes of other workers and hosts delivered here."],
   ["dropped", "wsfleet_publish_dropped_total", "counter", "Publishes lost because the bus was unreachable."],
+  ["topics", "wsfleet_publish_topics", "gauge", "Topics with a subscriber in the worker (told to the hub)."],
+  ["kept", "wsfleet_publish_kept_total", "counter", "Publishes no other worker or host served: not sent on."],
 ];
 
 /** Every Supervisor state, so a state with no worker reads 0 rather than vanishing. */

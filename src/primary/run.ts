@@ -1,7 +1,7 @@
 import type http from "node:http";
 import path from "node:path";
+import { connectBroker } from "../bus/connect-broker.js";
 import { BusHub } from "../bus/hub.js";
-import { RedisBroker } from "../bus/redis-broker.js";
 import type { Options } from "../config/validate.js";
 import { Dashboard } from "../dashboard/server.js";
 import { wsfleetError } from "../errors.js";
@@ -88,7 +88,7 @@ async function prepare(
       )
     : undefined;
   // The broker is checked like a port: unreachable means exit 2 before any worker starts.
-  const broker = options.broker ? await RedisBroker.connect(options.broker, fleet.name, logger) : undefined;
+  const broker = options.broker ? await connectBroker(options.broker, fleet.name, logger) : undefined;
   return { runtimeDir, certificates, balancer, broker };
 }
 
@@ -134,7 +134,7 @@ export async function runFleet(
   const busPath = path.join(runtimeDir, BUS_SOCKET);
   const hub = fleetOptions.worker.kind === "builtin" ? await BusHub.listen(busPath) : undefined;
   if (hub && broker) {
-    hub.connectUplink((run) => broker.publish(run));
+    hub.connectUplink(broker);
     broker.onRun((run) => hub.deliver(run));
   }
   const addressLimits = await startAddressLimits(options, runtimeDir);

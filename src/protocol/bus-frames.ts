@@ -8,11 +8,34 @@
  *     topic   UTF-8 (or the bytes the app gave)
  *     payload the message, as the app gave it
  *
- * Binary and length-prefixed so nobody parses JSON or copies a payload to route it: the hub reads one u32 per frame.
+ * Binary and length-prefixed so nobody parses JSON or copies a payload to route it: the hub reads the length and the
+ * topic of each frame, never the payload.
+ *
+ * The flags' upper seven bits are the frame's kind: 0 for a publish, else one of the ROUTE_* routing notices (empty
+ * payload): the worker tells the hub which topics it serves, the hub tells the worker which topics are wanted
+ * elsewhere, and each side acknowledges what closes a race (docs/publish.md, "Topic routing").
  */
 const LENGTH_BYTES = 4;
 const HEADER_BYTES = LENGTH_BYTES + 1 + 2;
 const FLAG_BINARY = 1;
+const KIND_SHIFT = 1;
+/** The routing notices' kinds. */
+export const ROUTE = {
+  /** Worker → hub: this worker has a subscriber to the topic now (uWebSockets.js' count went 0 → 1). */
+  SERVE: 1,
+  /** Worker → hub: it has none any more (1 → 0, by unsubscribe or close). */
+  UNSERVE: 2,
+  /** Hub → worker: another worker (or, with a broker, another host) serves the topic: send its publishes to the hub. */
+  WANTED: 3,
+  /** Hub → worker: nobody else serves it any more: keep its publishes in this worker. */
+  UNWANTED: 4,
+  /** Hub → worker: send every publish to the hub, whatever its topic (a broker is connected: other hosts may serve it). */
+  WANT_ALL: 5,
+  /** Hub → worker, after a SERVE: every publish of the topic routed to this worker from here on came after it. */
+  SERVED: 6,
+  /** Worker → hub, after an UNWANTED: this worker's publishes of the topic that follow are not stale. */
+  UNWANTED_SEEN: 7,
+} as const;
 /** Larger than any message a worker accepts (--max-payload is at most 2 GiB - 1): a longer length is corruption. */
 const MAX_FRAME_BYTES = 2 ** 31;
 const MAX_TOPIC_BYTES = 0xffff;
@@ -25,17 +48,23 @@ function asBytes(message: BusMessage): Uint8Array {
 }
 
 /** One frame; copies the message, so an ArrayBuffer that uWebSockets.js neuters after the hook is safe. */
-export function encodeFrame(topic: string, message: BusMessage, isBinary: boolean): Buffer {
-  const topicBytes = Buffer.byteLength(topic);
+export function encodeFrame(topic: string | Uint8Array, message: BusMessage, isBinary: boolean, kind = 0): Buffer {
+  const topicBytes = typeof topic === "string" ? Buffer.byteLength(topic) : topic.byteLength;
   if (topicBytes > MAX_TOPIC_BYTES) throw new RangeError(`a topic is at most ${MAX_TOPIC_BYTES} bytes`);
   const payload = asBytes(message);
   const frame = Buffer.allocUnsafe(HEADER_BYTES + topicBytes + payload.byteLength);
   frame.writeUInt32BE(frame.length - LENGTH_BYTES, 0);
-  frame[LENGTH_BYTES] = isBinary ? FLAG_BINARY : 0;
+  frame[LENGTH_BYTES] = (isBinary ? FLAG_BINARY : 0) | (kind << KIND_SHIFT);
   frame.writeUInt16BE(topicBytes, LENGTH_BYTES + 1);
-  frame.write(topic, HEADER_BYTES, "utf8");
+  if (typeof topic === "string") frame.write(topic, HEADER_BYTES, "utf8");
+  else frame.set(topic, HEADER_BYTES);
   frame.set(payload, HEADER_BYTES + topicBytes);
   return frame;
+}
+
+/** A routing notice: one of the ROUTE_* kinds for `topic` (the topic's bytes as uWebSockets.js gave them). */
+export function encodeNotice(kind: number, topic: string | Uint8Array | ArrayBuffer): Buffer {
+  return encodeFrame(topic instanceof ArrayBuffer ? new Uint8Array(topic) : topic, "", false, kind);
 }
 
 /** Whole frames cut from a byte stream: `bytes` holds `count` complete frames, back to back. */
@@ -70,23 +99,52 @@ export class FrameSplitter {
   }
 }
 
-/** Calls `deliver` for each frame of a run; topic and payload are views into `run`, valid during the call. */
+/**
+ * Calls `deliver` for each publish of a run, and `notice` (when given) for each routing notice; topic and payload are
+ * views into `run`, valid during the call.
+ */
 export function forEachFrame(
   run: Buffer,
   deliver: (topic: Uint8Array, payload: Uint8Array, isBinary: boolean) => void,
+  notice?: (kind: number, topic: Uint8Array) => void,
 ): void {
   let offset = 0;
   while (offset < run.length) {
     const end = offset + LENGTH_BYTES + run.readUInt32BE(offset);
     const topicLength = run.readUInt16BE(offset + LENGTH_BYTES + 1);
     const topicStart = offset + HEADER_BYTES;
-    deliver(
-      run.subarray(topicStart, topicStart + topicLength),
-      run.subarray(topicStart + topicLength, end),
-      ((run[offset + LENGTH_BYTES] ?? 0) & FLAG_BINARY) !== 0,
-    );
+    const flags = run[offset + LENGTH_BYTES] ?? 0;
+    const topic = run.subarray(topicStart, topicStart + topicLength);
+    if (flags >> KIND_SHIFT !== 0) notice?.(flags >> KIND_SHIFT, topic);
+    else deliver(topic, run.subarray(topicStart + topicLength, end), (flags & FLAG_BINARY) !== 0);
     offset = end;
   }
+}
+
+/**
+ * The hub's walk over a run: for each frame its bounds, its routing kind (0 for a publish) and its topic as a key
+ * (latin1, so any bytes map one to one to a string and nothing is decoded as UTF-8).
+ */
+export function scanFrames(run: Buffer, visit: (start: number, end: number, kind: number, topicKey: string) => void) {
+  let offset = 0;
+  while (offset < run.length) {
+    const end = offset + LENGTH_BYTES + run.readUInt32BE(offset);
+    const topicStart = offset + HEADER_BYTES;
+    const topicKey = run.toString("latin1", topicStart, topicStart + run.readUInt16BE(offset + LENGTH_BYTES + 1));
+    visit(offset, end, (run[offset + LENGTH_BYTES] ?? 0) >> KIND_SHIFT, topicKey);
+    offset = end;
+  }
+}
+
+/** The kind of the frame starting at `start` (0: a publish). */
+export function frameKind(bytes: Buffer, start = 0): number {
+  return (bytes[start + LENGTH_BYTES] ?? 0) >> KIND_SHIFT;
+}
+
+/** The topic of the frame starting at `start` in `bytes`, as scanFrames' key. */
+export function frameTopicKey(bytes: Buffer, start = 0): string {
+  const topicStart = start + HEADER_BYTES;
+  return bytes.toString("latin1", topicStart, topicStart + bytes.readUInt16BE(start + LENGTH_BYTES + 1));
 }
 
 /** How many frames a run of whole frames holds (the broker counts messages, not Redis commands). */

@@ -63,6 +63,12 @@ export interface HubStatus {
   workers: number;
   /** Publishes that came in from workers. */
   forwarded: number;
+  /** Distinct topics some worker serves (has a subscriber for). */
+  topics: number;
+  /** Copies of publishes written to workers serving their topic. */
+  sent: number;
+  /** Copies not written: a worker connected but not serving the topic (topic routing). */
+  skipped: number;
   /** Publishes a worker could not be given because it had too much of the bus queued and unread. */
   dropped: number;
 }
@@ -70,7 +76,10 @@ export interface HubStatus {
 export interface BrokerStatus {
   /** The --broker URL, password hidden. */
   url: string;
+  /** The channel of a topic, `wsfleet:<name>:<topic>` (a channel per topic). */
   channel: string;
+  /** Topics subscribed on the broker: those some worker of this fleet serves. */
+  subscriptions: number;
   state: "connected" | "reconnecting";
   /** Publishes of this fleet's workers sent to the broker. */
   published: number;

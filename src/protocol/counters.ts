@@ -19,6 +19,10 @@ export interface Counters {
   delivered: number;
   /** Publishes that could not leave this worker: its bus connection was down (at most once). */
   dropped: number;
+  /** Topics with at least one subscriber in this worker now (a gauge): what it told the hub it serves. */
+  topics: number;
+  /** Publishes that stayed in this worker: no other worker (and no broker) served their topic. */
+  kept: number;
   /** Close codes seen, by code (1000, 1001, 1006, 1009...). */
   closeCodes: Record<string, number>;
   /** Handshakes refused, by reason (origin, max-connections, conns-per-ip, handshake-rate, authorize...). */
@@ -38,6 +42,8 @@ export function createCounters(): Counters {
     published: 0,
     delivered: 0,
     dropped: 0,
+    topics: 0,
+    kept: 0,
     closeCodes: {},
     refused: {},
   };
@@ -66,6 +72,8 @@ export function sumCounters(all: Iterable<Counters>): Counters {
     total.published += each.published;
     total.delivered += each.delivered;
     total.dropped += each.dropped;
+    total.topics += each.topics ?? 0;
+    total.kept += each.kept ?? 0;
     addCounts(total.closeCodes, each.closeCodes);
     // A worker of an older build, still draining through a rolling upgrade, reports no refusals.
     addCounts(total.refused, each.refused);

@@ -20,11 +20,12 @@ export class BusClient {
   private constructor(
     private readonly socketPath: string,
     private readonly onRun: (run: Buffer) => void,
+    private readonly onReconnect: () => void,
   ) {}
 
   /** Resolves once connected, so the app's first publish already reaches the other workers. */
-  static connect(socketPath: string, onRun: (run: Buffer) => void): Promise<BusClient> {
-    const client = new BusClient(socketPath, onRun);
+  static connect(socketPath: string, onRun: (run: Buffer) => void, onReconnect: () => void): Promise<BusClient> {
+    const client = new BusClient(socketPath, onRun, onReconnect);
     return client.open().then(() => client);
   }
 
@@ -53,7 +54,8 @@ export class BusClient {
       if (this.socket !== socket) return;
       this.socket = undefined;
       this.corked = false;
-      retryEvery(RECONNECT_DELAY_MS, () => this.open());
+      // A new hub connection knows nothing of this worker: onReconnect tells it again what it serves.
+      retryEvery(RECONNECT_DELAY_MS, () => this.open().then(this.onReconnect));
     });
   }
 }

@@ -17,6 +17,8 @@ export interface HostState {
   /** Handshakes past the gate, waiting on the ledger or `authorize`. */
   upgrading: number;
   onAllClosed: (() => void) | undefined;
+  /** uWebSockets.js' report of a topic's subscriber count changing (topic routing, worker/topic-interest.ts). */
+  subscription?: ((topic: ArrayBuffer, newCount: number, oldCount: number) => void) | undefined;
 }
 
 /** Who may connect: the gate's settings, the primary's per-address ledger (if any) and the refusal log. */
@@ -88,6 +90,7 @@ export function hostApp(
       app.message(ws, message, isBinary);
     },
     drain: app.drain ? (ws) => app.drain?.(ws) : undefined,
+    subscription: (_ws, topic, newCount, oldCount) => state.subscription?.(topic, newCount, oldCount),
     close: (ws, code, reason) => {
       state.open.delete(ws);
       counters.connectionsOpen -= 1;

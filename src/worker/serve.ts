@@ -10,6 +10,7 @@ import { BusClient } from "./bus-client.js";
 import { closedBy, SPREAD_TICK_MS } from "./drain-spread.js";
 import { createFleetHandle, deliverFromBus } from "./fleet-handle.js";
 import { type HostState, hostApp } from "./host.js";
+import { TopicInterest } from "./topic-interest.js";
 
 export interface RunningServer {
   addresses: string[];
@@ -88,10 +89,15 @@ export async function serve(
   const server = hostApp(app, settings, counters, state, admission);
   const compress = settings.compression !== "off";
   // Connected before setup(), so the app's first publish already reaches the other workers.
-  const bus = settings.busPath
-    ? await BusClient.connect(settings.busPath, deliverFromBus(server, counters, compress))
-    : undefined;
-  await app.setup?.(createFleetHandle(server, bus, settings.workerName, counters, compress));
+  let bus: BusClient | undefined;
+  const interest = new TopicInterest(counters, (notice) => bus?.send(notice));
+  if (settings.busPath) {
+    state.subscription = interest.subscription;
+    bus = await BusClient.connect(settings.busPath, deliverFromBus(server, counters, compress, interest), () =>
+      interest.reconnected(),
+    );
+  }
+  await app.setup?.(createFleetHandle(server, bus, settings.workerName, counters, compress, interest));
   const addresses = await listenAddresses(settings.host);
   const sockets: uWS.us_listen_socket[] = [];
   try {

@@ -4,7 +4,7 @@ import net from "node:net";
 import { eventually } from "./fleet.js";
 import { freePortRange } from "./ports.js";
 
-function accepts(port) {
+export function accepts(port) {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: "127.0.0.1" });
     socket.once("connect", () => {

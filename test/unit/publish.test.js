@@ -58,7 +58,7 @@ test("status: the publish line sums the workers' counters and adds the hub's dro
     pid: 1,
     restarts: 0,
     startedAt: 0,
-    counters: { ...createCounters(), published, delivered, dropped },
+    counters: { ...createCounters(), published, delivered, dropped, topics: published - 1, kept: 1 },
   });
   const text = formatStatus(
     {
@@ -69,10 +69,14 @@ test("status: the publish line sums the workers' counters and adds the hub's dro
       bus: {
         workers: 2,
         forwarded: 6,
+        topics: 4,
+        sent: 9,
+        skipped: 2,
         dropped: 3,
         broker: {
           url: "redis://:***@10.0.0.1:6379",
-          channel: "wsfleet:w",
+          channel: "wsfleet:w:<topic>",
+          subscriptions: 4,
           state: "reconnecting",
           published: 4,
           received: 7,
@@ -84,10 +88,11 @@ test("status: the publish line sums the workers' counters and adds the hub's dro
     },
     0,
   );
-  const lines = text.trimEnd().split("\n").slice(-2);
+  const lines = text.trimEnd().split("\n").slice(-3);
   assert.deepEqual(lines, [
     "publish: 6 published, 8 delivered from other workers and hosts, 4 dropped; bus: 2 workers connected",
-    "broker redis://:***@10.0.0.1:6379 (wsfleet:w) reconnecting: 4 published, 7 received, 2 dropped, 5 errors, 1 reconnects",
+    "routing: 4 topics served (per worker 4/0); 2 kept in their worker; hub 9 sent, 2 skipped",
+    "broker redis://:***@10.0.0.1:6379 (wsfleet:w:<topic>) reconnecting: 4 subscriptions, 4 published, 7 received, 2 dropped, 5 errors, 1 reconnects",
   ]);
 });
 

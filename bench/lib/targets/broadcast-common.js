@@ -49,11 +49,11 @@ export async function startRedis(ctx) {
 }
 
 /** A wsfleet fleet of the broadcast app; its workers' ports are the subscribers' endpoints. */
-export async function startFleet(ctx, { name, host, workers, broker }) {
+export async function startFleet(ctx, { name, host, workers, broker, primary: primaryPath = PRIMARY }) {
   const basePort = await freePortRange(workers);
   const args = ["--workers", String(workers), "--base-port", String(basePort), "--host", host, "--start-secs", "0"];
   const primary = spawnLogged(ctx, name, process.execPath, [
-    PRIMARY,
+    primaryPath,
     ...args,
     "--app",
     `${SERVERS_DIR}broadcast-app.js`,
@@ -61,7 +61,7 @@ export async function startFleet(ctx, { name, host, workers, broker }) {
   ]);
   const endpoints = Array.from({ length: workers }, (_, i) => ({ host, port: basePort + i }));
   await waitForTcp(endpoints);
-  return { endpoints, pids: () => rolesOf(primary.pid, /guard\.js/) };
+  return { endpoints, primaryPid: primary.pid, pids: () => rolesOf(primary.pid, /guard\.js/) };
 }
 
 export const WS_PATHS = { subscribe: "/?room=bench", publish: "/?publishTo=bench" };

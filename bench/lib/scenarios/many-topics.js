@@ -1,0 +1,175 @@
+/**
+ * Many topics (issue 23): `topics` topics on a fleet of `workers`, one subscriber per topic (subscriber i in topic
+ * i on worker i mod workers, so each topic is served by one worker), one publisher on worker 0 publishing to the
+ * topics in turn. Per run: deliveries, CPU per publish of the workers and of the primary, and the bytes the primary
+ * wrote per publish (its hub's writes to workers, from /proc/<pid>/io). Run against this build and a baseline build
+ * (`--baseline <checkout>/dist/primary.js`), it shows what topic routing saves over forwarding every publish to
+ * every worker.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { openWebSocket } from "../connection.js";
+import { buildMaskedFrame, OPCODE_TEXT } from "../frames.js";
+import { sampleProcesses } from "../proc.js";
+import { startFleet } from "../targets/broadcast-common.js";
+import { stopAll } from "../targets/children.js";
+import { BENCH_DIR } from "../targets/paths.js";
+
+const DRAIN_MS = 1500;
+const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "-");
+
+/** write(2) bytes of a process so far (wchar: what it asked to write, sockets included). */
+function writtenBytes(pid) {
+  const match = /^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+function cpuByRole(processes) {
+  const samples = sampleProcesses(processes.map((p) => p.pid));
+  const byRole = {};
+  processes.forEach((p, i) => {
+    byRole[p.role] = (byRole[p.role] ?? 0) + (samples[i]?.cpuUs ?? 0);
+  });
+  return byRole;
+}
+
+/** Counts the data frames of a server's stream (small unmasked frames; a partial one waits for the next chunk). */
+function frameCounter(onFrame) {
+  let rest = null;
+  return (chunk, length) => {
+    let buffer = chunk.subarray(0, length);
+    if (rest) {
+      buffer = Buffer.concat([rest, buffer]);
+      rest = null;
+    }
+    let offset = 0;
+    while (buffer.length - offset >= 2) {
+      const len7 = buffer[offset + 1] & 0x7f;
+      const header = len7 < 126 ? 2 : len7 === 126 ? 4 : 10;
+      if (buffer.length - offset < header) break;
+      const bytes =
+        len7 < 126 ? len7 : len7 === 126 ? buffer.readUInt16BE(offset + 2) : buffer.readUInt32BE(offset + 6);
+      if (buffer.length - offset < header + bytes) break;
+      if ((buffer[offset] & 0x0f) < 8) onFrame();
+      offset += header + bytes;
+    }
+    if (offset < buffer.length) rest = Buffer.from(buffer.subarray(offset));
+  };
+}
+
+/**
+ * `running`: { endpoints: [{host, port}] (one per worker), primaryPid, collect() → [{pid, role}] }. Resolves with
+ * one result.
+ */
+async function runManyTopics(running, { topics, publishesPerSecond, durationS, messageBytes }) {
+  const { endpoints } = running;
+  let delivered = 0;
+  const sockets = [];
+  for (let i = 0; i < topics; i += 1) {
+    const endpoint = endpoints[i % endpoints.length];
+    const { socket, leftover, setReader } = await openWebSocket({ ...endpoint, path: `/?room=t${i}` });
+    const reader = frameCounter(() => {
+      delivered += 1;
+    });
+    setReader(reader);
+    if (leftover.length > 0) reader(leftover, leftover.length);
+    sockets.push(socket);
+  }
+  const publisher = await openWebSocket({ ...endpoints[0], path: "/?publishTo=*" });
+  sockets.push(publisher.socket);
+  const filler = "x".repeat(messageBytes);
+  let next = 0;
+  const publish = () => {
+    publisher.socket.write(buildMaskedFrame(OPCODE_TEXT, Buffer.from(`t${next % topics} ${filler}`)));
+    next += 1;
+  };
+  // Subscriptions reach the hub asynchronously; one publish per topic first, not measured, lets them settle.
+  for (let i = 0; i < topics; i += 1) publish();
+  await sleep(2000);
+  const processes = running.collect();
+  const cpuStart = cpuByRole(processes);
+  const bytesStart = writtenBytes(running.primaryPid);
+  const deliveredStart = delivered;
+  const startedAt = performance.now();
+  let published = 0;
+  let nextAt = performance.now();
+  const intervalMs = 1000 / publishesPerSecond;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    while (nextAt <= now && now - startedAt < durationS * 1000) {
+      publish();
+      published += 1;
+      nextAt += intervalMs;
+    }
+  }, 1);
+  await sleep(durationS * 1000);
+  clearInterval(ticker);
+  await sleep(DRAIN_MS);
+  const cpuEnd = cpuByRole(processes);
+  const cpuUsByRole = Object.fromEntries(Object.keys(cpuEnd).map((role) => [role, cpuEnd[role] - cpuStart[role]]));
+  const primaryBytes = writtenBytes(running.primaryPid) - bytesStart;
+  for (const socket of sockets) socket.destroy();
+  return {
+    topics,
+    publishesPerSecond,
+    publishes: published,
+    deliveredShare: published === 0 ? 0 : (delivered - deliveredStart) / published,
+    workerCpuUsPerPublish: (cpuUsByRole.worker ?? 0) / published,
+    primaryCpuUsPerPublish: (cpuUsByRole.manager ?? 0) / published,
+    primaryBytesPerPublish: primaryBytes / published,
+  };
+}
+
+/**
+ * `node bench/broadcast.js --many-topics [--baseline <checkout>/dist/primary.js] [--quick]`: 10,000 topics on 4 workers, one subscriber
+ * each, publishes spread evenly (lib/scenarios/many-topics.js), on this build and, with --baseline, on another.
+ */
+export async function manyTopicsReport(argv) {
+  const quick = argv.includes("--quick");
+  const baseline = argv.indexOf("--baseline");
+  const builds = [{ label: "this build", primary: undefined }];
+  if (baseline !== -1) builds.push({ label: `baseline ${argv[baseline + 1]}`, primary: argv[baseline + 1] });
+  const settings = {
+    topics: quick ? 2000 : 10_000,
+    publishesPerSecond: 2000,
+    durationS: quick ? 2 : 5,
+    messageBytes: 64,
+  };
+  const rows = [
+    `${settings.topics} topics, 4 workers, one subscriber per topic, ${settings.publishesPerSecond} publishes/s for ${settings.durationS} s from worker 0, topics in turn; ${os.cpus().length} cores shared with the client.`,
+    "",
+    "| build | publishes | delivered share | workers µs/publish | primary µs/publish | primary bytes written/publish |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  const results = [];
+  for (const build of builds) {
+    const ctx = { dir: mkdtempSync(`${os.tmpdir()}/wsfleet-bench-topics-`), children: [], cleanups: [] };
+    let pids = [];
+    try {
+      const fleet = await startFleet(ctx, { name: "wsfleet", host: "127.0.0.1", workers: 4, primary: build.primary });
+      pids = fleet.pids().map((p) => p.pid);
+      const r = await runManyTopics(
+        { endpoints: fleet.endpoints, primaryPid: fleet.primaryPid, collect: fleet.pids },
+        settings,
+      );
+      results.push({ build: build.label, ...r });
+      rows.push(
+        `| ${build.label} | ${r.publishes} | ${fmt(100 * r.deliveredShare, 2)} % | ${fmt(r.workerCpuUsPerPublish)} | ${fmt(r.primaryCpuUsPerPublish)} | ${fmt(r.primaryBytesPerPublish, 0)} |`,
+      );
+    } catch (error) {
+      rows.push(`| ${build.label} | failed: ${error.message} | | | | |`);
+    } finally {
+      await stopAll(ctx, pids);
+      rmSync(ctx.dir, { recursive: true, force: true });
+    }
+  }
+  mkdirSync(`${BENCH_DIR}results`, { recursive: true });
+  const date = new Date().toISOString();
+  writeFileSync(
+    `${BENCH_DIR}results/${date.slice(0, 10)}-many-topics.json`,
+    `${JSON.stringify({ date, settings, results }, null, 2)}\n`,
+  );
+  process.stdout.write(`${rows.join("\n")}\n`);
+}
