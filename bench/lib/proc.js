@@ -81,3 +81,13 @@ export function sampleProcesses(pids) {
     return stat === null ? { pid, gone: true, cpuUs: 0, rssBytes: 0 } : { pid, comm: stat.comm, ...stat };
   });
 }
+
+/** CPU time so far of each role's processes (worker, manager, redis...), summed per role. */
+export function cpuByRole(processes) {
+  const samples = sampleProcesses(processes.map((p) => p.pid));
+  const byRole = {};
+  processes.forEach((p, i) => {
+    byRole[p.role] = (byRole[p.role] ?? 0) + (samples[i]?.cpuUs ?? 0);
+  });
+  return byRole;
+}

@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { openWebSocket } from "../connection.js";
 import { buildMaskedFrame, OPCODE_CLOSE, OPCODE_PING, OPCODE_PONG, OPCODE_TEXT } from "../frames.js";
-import { sampleProcesses } from "../proc.js";
+import { cpuByRole } from "../proc.js";
 import { createLatencyHistogram } from "../stats.js";
 
 const STAMP_DIGITS = 15;
@@ -94,16 +94,6 @@ async function openClient(endpoint, path, protocol, onData) {
     await Promise.race([joined, timeout]);
   }
   return { socket, send };
-}
-
-/** CPU time so far of each role's processes (worker, manager, redis...). */
-function cpuByRole(processes) {
-  const samples = sampleProcesses(processes.map((p) => p.pid));
-  const byRole = {};
-  processes.forEach((p, i) => {
-    byRole[p.role] = (byRole[p.role] ?? 0) + (samples[i]?.cpuUs ?? 0);
-  });
-  return byRole;
 }
 
 function sum(byRole) {

@@ -12,7 +12,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { openWebSocket } from "../connection.js";
 import { buildMaskedFrame, OPCODE_TEXT } from "../frames.js";
-import { sampleProcesses } from "../proc.js";
+import { cpuByRole } from "../proc.js";
 import { startFleet } from "../targets/broadcast-common.js";
 import { stopAll } from "../targets/children.js";
 import { BENCH_DIR } from "../targets/paths.js";
@@ -24,15 +24,6 @@ const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digit
 function writtenBytes(pid) {
   const match = /^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
   return match ? Number(match[1]) : Number.NaN;
-}
-
-function cpuByRole(processes) {
-  const samples = sampleProcesses(processes.map((p) => p.pid));
-  const byRole = {};
-  processes.forEach((p, i) => {
-    byRole[p.role] = (byRole[p.role] ?? 0) + (samples[i]?.cpuUs ?? 0);
-  });
-  return byRole;
 }
 
 /** Counts the data frames of a server's stream (small unmasked frames; a partial one waits for the next chunk). */
