@@ -1,4 +1,5 @@
 import type net from "node:net";
+import type { Sequencer } from "../history/sequencer.js";
 import { listenPrivate } from "../net/unix-socket.js";
 import { type FrameRun, FrameSplitter } from "../protocol/bus-frames.js";
 import type { HubStatus } from "../protocol/control.js";
@@ -13,14 +14,27 @@ import { BusRouter, type BusUplink } from "./router.js";
 export class BusHub {
   private readonly peers = new Set<net.Socket>();
   private readonly router = new BusRouter();
+  private readonly expiry: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly server: net.Server) {
+  private constructor(
+    private readonly server: net.Server,
+    private readonly sequencer: Sequencer | undefined,
+    expireEveryMs: number,
+  ) {
     server.on("connection", (socket) => this.accept(socket));
+    if (sequencer) {
+      this.router.sequenceWith(sequencer);
+      this.expiry = setInterval(() => sequencer.expire(), expireEveryMs);
+      this.expiry.unref();
+    }
   }
 
-  /** Only this user's workers may publish: the socket is 0600. */
-  static async listen(socketPath: string): Promise<BusHub> {
-    return new BusHub(await listenPrivate(socketPath));
+  /**
+   * Only this user's workers may publish: the socket is 0600. With --history, the sequencer gives every publish its
+   * offset, and idle topics are dropped every `expireEveryMs`.
+   */
+  static async listen(socketPath: string, sequencer?: Sequencer, expireEveryMs = 1000): Promise<BusHub> {
+    return new BusHub(await listenPrivate(socketPath), sequencer, expireEveryMs);
   }
 
   /** With a broker: every publish also goes to it, and it hears which topics the workers serve. */
@@ -34,10 +48,13 @@ export class BusHub {
   }
 
   status(): HubStatus {
-    return { workers: this.peers.size, topics: this.router.servedTopics, ...this.router.counts };
+    const status: HubStatus = { workers: this.peers.size, topics: this.router.servedTopics, ...this.router.counts };
+    if (this.sequencer) status.history = this.sequencer.status();
+    return status;
   }
 
   close(): void {
+    clearInterval(this.expiry);
     this.server.close();
     for (const peer of this.peers) peer.destroy();
   }
