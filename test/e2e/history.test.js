@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { test } from "node:test";
+import WebSocket from "ws";
+import { CHAT, chatFleet } from "../helpers/chat.js";
+import { eventually, startPrimary } from "../helpers/fleet.js";
+import { startHaproxyFleet } from "../helpers/haproxy.js";
+import { assertEveryMessageOnce, startRoomPublisher, startRoomSubscribers } from "../helpers/history.js";
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A client that records every message from its first (a recovery may come in the same read as the handshake). */
+async function listen(url, parse = true) {
+  const ws = new WebSocket(url);
+  ws.heard = [];
+  ws.on("message", (data) => ws.heard.push(parse ? JSON.parse(String(data)) : String(data)));
+  await once(ws, "open");
+  return ws;
+}
+
+/** The first `count` messages `ws` heard, once it has them. */
+async function heardFirst(ws, count = 1) {
+  assert.ok(await eventually(() => ws.heard.length >= count, 5000), `${count} messages heard`);
+  return ws.heard.slice(0, count);
+}
+
+/**
+ * The issue's rolling-restart case: `subscribers` chat-room clients through HAProxy, one publisher at `perSecond`,
+ * SIGHUP (a rolling restart of 4 workers, --drain-spread 2); everyone reconnects on 1012 with its last offset.
+ */
+export async function rollingRestartCase(t, { subscribers, perSecond }) {
+  const fleet = await startHaproxyFleet(t, 4, ["--app", CHAT, "--history", "10000", "--drain-spread", "2"]);
+  const url = `ws://127.0.0.1:${fleet.frontendPort}/chat`;
+  const room = startRoomSubscribers([url], subscribers);
+  t.after(() => room.stop());
+  assert.ok(await room.allOpen(20_000), "every subscriber connected");
+  const publisher = startRoomPublisher(url, perSecond);
+  t.after(() => publisher.close());
+  await sleep(1000);
+  const from = fleet.primary.events.length;
+  const startedAt = performance.now();
+  fleet.primary.child.kill("SIGHUP");
+  await fleet.primary.waitForEvent(
+    (event) => fleet.primary.events.indexOf(event) >= from && event.event === "reload" && /done/.test(event.message),
+    90_000,
+  );
+  const rollMs = Math.round(performance.now() - startedAt);
+  await sleep(1000);
+  publisher.stop();
+  await sleep(500);
+  const last = Math.max(...room.clients.map((c) => c.offset ?? 0));
+  assert.ok(await room.caughtUp(last, 20_000), `every subscriber reached offset ${last}`);
+  const figures = assertEveryMessageOnce(room.clients, last);
+  const restarted = room.clients.filter((c) => (c.closeCodes[1012] ?? 0) > 0).length;
+  assert.equal(restarted, subscribers, "every subscriber was closed with 1012 at least once and came back");
+  assert.ok(last >= publisher.state.sent * 0.9, `the fleet sequenced ${last} of the ${publisher.state.sent} sent`);
+  return { ...figures, rollMs, sent: publisher.state.sent, unsentWhileReconnecting: publisher.state.unsent, restarted };
+}
+
+test("--history: a rolling restart (SIGHUP, --haproxy, 4 workers, --drain-spread 2) under 200 msg/s to 200 reconnecting subscribers: every one has every message once, in order", async (t) => {
+  const figures = await rollingRestartCase(t, { subscribers: 200, perSecond: 200 });
+  t.diagnostic(`rolling restart with history: ${JSON.stringify(figures)}`);
+});
+
+test("--history: recovery across a hub restart is refused with recovered:false and a new epoch; malformed, future and unknown positions too; the worker never crashes", async (t) => {
+  const first = await chatFleet(t, { workers: 2, extra: ["--history", "100"] });
+  const [url0, url1] = first.urls;
+  const alice = await listen(`${url0}?room=lobby`);
+  const bob = await listen(`${url1}?room=lobby`);
+  await sleep(200);
+  for (const text of ["one", "two", "three"]) alice.send(text);
+  const heard = await heardFirst(bob, 3);
+  assert.deepEqual(
+    heard.map((m) => [m.room, m.offset, m.data]),
+    [
+      ["lobby", 1, "one"],
+      ["lobby", 2, "two"],
+      ["lobby", 3, "three"],
+    ],
+  );
+  const { epoch } = heard[0];
+  assert.match(epoch, /^[A-Za-z0-9_-]{8,}$/);
+
+  // Bad input on the running fleet: each is told where the room is, then gets the live ones.
+  for (const query of [
+    `epoch=${epoch}&offset=abc`,
+    `epoch=${epoch}&offset=`,
+    `epoch=${epoch}&offset=99`,
+    "epoch=nope&offset=1",
+    `offset=2`,
+  ]) {
+    const ws = await listen(`${url1}?room=lobby&${query}`);
+    assert.deepEqual((await heardFirst(ws))[0], { room: "lobby", recovered: false, epoch, offset: 3 }, query);
+    ws.close();
+  }
+  const recovered = await listen(`${url0}?room=lobby&epoch=${epoch}&offset=1`);
+  const again = await heardFirst(recovered, 2);
+  assert.deepEqual(
+    again.map((m) => [m.offset, m.data]),
+    [
+      [2, "two"],
+      [3, "three"],
+    ],
+    "a good position still recovers after all that",
+  );
+  const pids = first.pids;
+  for (const pid of pids) assert.doesNotThrow(() => process.kill(pid, 0), "the workers are still the same processes");
+  for (const ws of [alice, bob, recovered]) ws.close();
+
+  // The fleet stops and starts again (a hub restart): the old position belongs to a lost history.
+  first.primary.child.kill("SIGTERM");
+  await first.primary.exited;
+  const port = Number(new URL(url0).port);
+  const second = startPrimary(t, [
+    ...["--workers", "1", "--base-port", String(port), "--host", "127.0.0.1", "--start-secs", "0"],
+    ...["--app", CHAT, "--history", "100"],
+  ]);
+  await second.waitForRunning(1);
+  const back = await listen(`${url0}?room=lobby&epoch=${epoch}&offset=3`);
+  const [told] = await heardFirst(back);
+  assert.equal(told.recovered, false, "refused, never a silent gap");
+  assert.notEqual(told.epoch, epoch, "a new epoch");
+  assert.equal(told.offset, 0, "the new history is empty");
+  back.send("four");
+  assert.deepEqual((await heardFirst(back, 2))[1], { room: "lobby", epoch: told.epoch, offset: 1, data: "four" });
+  back.close();
+});
+
+test("without --history the chat room is as before: plain messages, no envelope, a position is ignored", async (t) => {
+  const { urls } = await chatFleet(t, { workers: 2 });
+  const a = await listen(`${urls[0]}?room=lobby&epoch=x&offset=3`, false);
+  const b = await listen(`${urls[1]}?room=lobby`, false);
+  await sleep(200);
+  a.send("hello");
+  assert.deepEqual(await heardFirst(b), ["hello"]);
+  assert.deepEqual(await heardFirst(a), ["hello"], "no resync message: there is no history");
+  a.close();
+  b.close();
+});
