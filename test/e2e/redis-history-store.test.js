@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { test } from "node:test";
 import { Cluster, Redis } from "ioredis";
 import { RedisHistoryStore } from "../../dist/history/redis-store.js";
@@ -11,9 +12,9 @@ import { startRedisCluster } from "../helpers/redis-cluster.js";
 const NAME = "hist";
 const ORIGIN = Buffer.from("origin01");
 
-/** A client closed when the test ends. */
-function client(t, port) {
-  const redis = new Redis({ port, host: "127.0.0.1", lazyConnect: false });
+/** A client closed when the test ends; `options` as the broker's (no offline queue: a command fails while Redis is away). */
+function client(t, port, options = {}) {
+  const redis = new Redis({ port, host: "127.0.0.1", ...options });
   t.after(() => redis.disconnect());
   return redis;
 }
@@ -50,13 +51,23 @@ test("redis history: offsets 1..N without a gap, the last n kept, each publish o
     "position() made the epoch the publishes use",
   );
   assert.deepEqual(await store.position("lobby"), { epoch: fresh.epoch, offset: 10 });
-  // The stream holds exactly n = 4, IDs <offset>-0.
+  // The stream's IDs are the offsets, <offset>-0; history gives exactly the last n = 4 (Redis trims by whole nodes).
   const raw = client(t, redis.port);
   const entries = await raw.xrange(`wsfleet:${NAME}:{lobby}:log`, "-", "+");
   assert.deepEqual(
     entries.map(([id]) => id),
-    ["7-0", "8-0", "9-0", "10-0"],
+    range(11 - entries.length, 10).map((n) => `${n}-0`),
   );
+  const { messages } = await store.since("lobby", { epoch: fresh.epoch, offset: 6 });
+  assert.deepEqual(
+    messages.map((m) => m.offset),
+    [7, 8, 9, 10],
+  );
+  assert.equal((await store.since("lobby", { epoch: fresh.epoch, offset: 5 })).recovered, false);
+  // Bounded: 1,000 appends later Redis holds n and at most one stream node (100 entries by default) more.
+  await Promise.all(range(1, 1000).map((n) => store.append("capped", Buffer.from(`c${n}`), false)));
+  const kept = await raw.xlen(`wsfleet:${NAME}:{capped}:log`);
+  assert.ok(kept >= 4 && kept <= 104, `stream length ${kept}`);
   // Live delivery: the script's bytes are encodeSequenced's, in offset order.
   assert.ok(await eventually(() => heard.length === 10), `heard ${heard.length}`);
   for (const [i, { frame }] of heard.entries()) {
@@ -118,19 +129,24 @@ test("redis history: since() recovers after an offset in the history, and says n
   assert.deepEqual(await store.since("room", undefined), refused, "no position at all");
 });
 
-test("redis history: FLUSHALL, a Redis restarted empty or an evicted log start a new epoch; the old one is refused", async (t) => {
+test("redis history: FLUSHALL, a Redis restarted empty or a key evicted start a new epoch; the old one is refused", async (t) => {
   const redis = await startRedis(t);
-  const raw = client(t, redis.port);
+  const raw = client(t, redis.port, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 100 });
+  raw.on("error", () => {});
+  await once(raw, "ready");
   const store = new RedisHistoryStore(raw, NAME, 10, 60);
   const epochs = [];
   const lose = [
     () => raw.flushall(),
     async () => {
       await redis.stop();
+      await assert.rejects(store.append("room", Buffer.from("lost"), false), "Redis away: the append fails, at once");
       await redis.start();
       assert.ok(await eventually(() => raw.status === "ready", 10_000), `reconnected: ${raw.status}`);
     },
     () => raw.del(`wsfleet:${NAME}:{room}:log`),
+    () => raw.del(`wsfleet:${NAME}:{room}:seq`),
+    () => raw.del(`wsfleet:${NAME}:{room}:epoch`),
   ];
   for (const loseIt of [...lose, undefined]) {
     await store.append("room", Buffer.from("a"), false);
@@ -146,7 +162,7 @@ test("redis history: FLUSHALL, a Redis restarted empty or an evicted log start a
     assert.equal((await store.append("room", Buffer.from("c"), false)).epoch, answer.position.epoch);
     await raw.flushall();
   }
-  assert.equal(new Set(epochs).size, 4, `every history its own epoch: ${epochs}`);
+  assert.equal(new Set(epochs).size, 6, `every history its own epoch: ${epochs}`);
 });
 
 test("redis history: a topic with no publish for the TTL loses its keys; touch() keeps them", async (t) => {
