@@ -33,7 +33,7 @@ export interface PubSubFlavour {
   channel(name: string, topic: Buffer): Buffer;
 }
 
-const PLAIN_PUB_SUB: PubSubFlavour = {
+export const PLAIN_PUB_SUB: PubSubFlavour = {
   publish: "publish",
   subscribe: "subscribe",
   unsubscribe: "unsubscribe",
