@@ -1,5 +1,7 @@
 import type net from "node:net";
+import { BrokerSequencer } from "../history/broker-sequencer.js";
 import type { Sequencer } from "../history/sequencer.js";
+import type { HistoryStore } from "../history/store.js";
 import { listenPrivate } from "../net/unix-socket.js";
 import { type FrameRun, FrameSplitter } from "../protocol/bus-frames.js";
 import type { HubStatus } from "../protocol/control.js";
@@ -15,6 +17,7 @@ export class BusHub {
   private readonly peers = new Set<net.Socket>();
   private readonly router = new BusRouter();
   private readonly expiry: NodeJS.Timeout | undefined;
+  private brokerSequencer: BrokerSequencer<unknown> | undefined;
 
   private constructor(
     private readonly server: net.Server,
@@ -42,6 +45,18 @@ export class BusHub {
     this.router.connectUplink(uplink);
   }
 
+  /**
+   * --history with --broker: the broker's store sequences (every fleet sees the same offsets); the embedded sequencer
+   * takes over while `storeUp()` is false.
+   */
+  sequenceThroughBroker(store: HistoryStore, size: number, storeUp: () => boolean): void {
+    const local = this.sequencer;
+    if (!local) return;
+    this.brokerSequencer = this.router.sequenceThroughBroker(
+      (ports) => new BrokerSequencer(store, local, size, storeUp, ports),
+    ) as BrokerSequencer<unknown>;
+  }
+
   /** A run from the broker (another fleet's publishes): to the workers serving each topic. */
   deliver(run: FrameRun): void {
     this.router.route(undefined, run);
@@ -49,7 +64,8 @@ export class BusHub {
 
   status(): HubStatus {
     const status: HubStatus = { workers: this.peers.size, topics: this.router.servedTopics, ...this.router.counts };
-    if (this.sequencer) status.history = this.sequencer.status();
+    const history = this.brokerSequencer ?? this.sequencer;
+    if (history) status.history = history.status();
     return status;
   }
 

@@ -161,6 +161,11 @@ export class RedisBroker implements BusUplink {
     for (const topic of this.topics) this.command("subscribe", topic).catch(() => {});
   }
 
+  /** --history: the connection the Redis store runs its scripts on, the pub/sub flavour, and whether Redis is up. */
+  historyAccess(): { client: Redis | Cluster; flavour: PubSubFlavour; ready: () => boolean } {
+    return { client: this.publisher, flavour: this.flavour, ready: () => this.publisher.status === "ready" };
+  }
+
   status(): BrokerStatus {
     const channel = this.flavour.channel(this.name, Buffer.from("<topic>")).toString();
     return { url: redactUrl(this.url), channel, subscriptions: this.topics.size, state: this.state(), ...this.counts };

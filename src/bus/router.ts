@@ -1,3 +1,4 @@
+import type { BrokerSequencer, SequencerPorts } from "../history/broker-sequencer.js";
 import type { Sequencer } from "../history/sequencer.js";
 import {
   encodeNotice,
@@ -74,6 +75,8 @@ export class BusRouter {
   private uplink: BusUplink | undefined;
   /** --history: publishes come as HISTORY.PUBLISH, get their offset here and go to every serving worker, its own too. */
   private sequencer: Sequencer | undefined;
+  /** --history with --broker: Redis sequences; the embedded sequencer only while Redis is away. */
+  private brokerSequencer: BrokerSequencer<Outbox> | undefined;
   private readonly notify: Notify<Outbox> = (box, topic, wanted) => {
     // With a broker, or with --history, every worker sends everything already (other hosts may serve any topic).
     if (this.uplink || this.sequencer) return;
@@ -94,6 +97,21 @@ export class BusRouter {
     this.sequencer = sequencer;
   }
 
+  /** --history with --broker: `make` gets the router's side (whom a topic is served by, queueing, flushing). */
+  sequenceThroughBroker(make: (ports: SequencerPorts<Outbox>) => BrokerSequencer<Outbox>): BrokerSequencer<Outbox> {
+    this.brokerSequencer = make({
+      servers: (topic) => this.routes.serversOf(topic),
+      send: (box, frame) => this.enqueue(box, frame),
+      stage: (box, bytes, start, end) => {
+        this.stage(box, bytes, start, end);
+        this.counts.sent += 1;
+      },
+      serve: (box, topic) => this.serve(box, topic),
+      flush: () => this.flush(),
+    });
+    return this.brokerSequencer;
+  }
+
   join(peer: BusPeer): void {
     const box: Outbox = { peer, parts: [], bytes: undefined, start: -1, end: -1, frames: 0, muted: new Map() };
     this.outboxes.set(peer, box);
@@ -110,6 +128,7 @@ export class BusRouter {
     for (const topic of this.routes.leave(box, this.notify)) {
       this.uplink?.unserve(topic);
       this.sequencer?.served(topic, false);
+      this.brokerSequencer?.served(topic, false);
     }
     this.flush();
   }
@@ -120,7 +139,11 @@ export class BusRouter {
     const { bytes } = run;
     scanFrames(bytes, (start, end, kind, topic) => {
       if (kind !== 0) {
-        if (!source) return;
+        if (!source) {
+          if (kind === HISTORY.MESSAGE)
+            this.brokerSequencer?.live(topic, bytes, start, end, frameBody(bytes, start, end));
+          return;
+        }
         if (kind === HISTORY.PUBLISH) this.sequence(source, topic, bytes, start, end);
         else if (kind === HISTORY.RECOVER) this.recover(source, topic, frameBody(bytes, start, end));
         else this.notice(source, kind, topic);
@@ -156,9 +179,20 @@ export class BusRouter {
    * publisher's own too: its subscribers see the same order as everyone's); the publisher is told its position.
    */
   private sequence(source: Outbox, topic: string, bytes: Buffer, start: number, end: number): void {
+    const topicBytes = Buffer.from(topic, "latin1");
+    if (this.brokerSequencer) {
+      this.counts.forwarded += 1;
+      this.brokerSequencer.publish(
+        source,
+        topicBytes,
+        topic,
+        frameBody(bytes, start, end),
+        frameIsBinary(bytes, start),
+      );
+      return;
+    }
     const sequencer = this.sequencer;
     if (!sequencer) return;
-    const topicBytes = Buffer.from(topic, "latin1");
     const { message, published } = sequencer.publish(
       topicBytes,
       topic,
@@ -184,6 +218,10 @@ export class BusRouter {
    * same stream as the topic's MESSAGEs: every later one comes after it, none is in both (the seam).
    */
   private recover(box: Outbox, topic: string, body: Buffer): void {
+    if (this.brokerSequencer) {
+      this.brokerSequencer.recover(box, Buffer.from(topic, "latin1"), topic, body);
+      return;
+    }
     const sequencer = this.sequencer;
     if (!sequencer) return;
     const { answer, subscribes } = sequencer.recover(Buffer.from(topic, "latin1"), topic, body);
@@ -201,6 +239,7 @@ export class BusRouter {
     if (!this.routes.unserve(box, topic, this.notify)) return;
     this.uplink?.unserve(topic);
     this.sequencer?.served(topic, false);
+    this.brokerSequencer?.served(topic, false);
   }
 
   private notice(box: Outbox, kind: number, topic: string): void {

@@ -27,13 +27,16 @@ export class Sequencer {
   constructor(private readonly store: MemoryStore) {}
 
   publish(topic: Buffer, topicKey: string, payload: Buffer, isBinary: boolean): Sequenced {
+    const { message, position } = this.sequence(topic, topicKey, payload, isBinary);
+    return { message, published: encodePublished(topic, position) };
+  }
+
+  /** The publish's offset and its MESSAGE frame. */
+  sequence(topic: Buffer, topicKey: string, payload: Buffer, isBinary: boolean) {
     // The frame's bytes are a view of what the socket read: the store keeps its own copy.
     const position = this.store.append(topicKey, Buffer.from(payload), isBinary);
     this.counts.sequenced += 1;
-    return {
-      message: encodeMessage(topic, position, payload, isBinary),
-      published: encodePublished(topic, position),
-    };
+    return { message: encodeMessage(topic, position, payload, isBinary), position };
   }
 
   /** The answer to a RECOVER frame's body; whether it asks to be served the topic too. */

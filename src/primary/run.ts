@@ -9,6 +9,7 @@ import { Fleet } from "../fleet/fleet.js";
 import { workerSpawner } from "../fleet/spawn.js";
 import { HaproxyBalancer } from "../haproxy/balancer.js";
 import { haproxyVersion } from "../haproxy/check.js";
+import { redisHistory } from "../history/redis-history.js";
 import { createSequencer } from "../history/sequencer.js";
 import type { Logger } from "../log/logger.js";
 import { keepingLines, LogRing } from "../log/ring.js";
@@ -138,6 +139,7 @@ export async function runFleet(
   if (hub && broker) {
     hub.connectUplink(broker);
     broker.onRun((run) => hub.deliver(run));
+    if (options.history) hub.sequenceThroughBroker(...redisHistory(broker, fleetOptions.name, options.history));
   }
   const addressLimits = await startAddressLimits(options, runtimeDir);
   // With --haproxy, HAProxy terminates TLS and the workers stay plain on loopback.

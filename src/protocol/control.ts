@@ -91,6 +91,10 @@ export interface HistoryStatus {
   notRecovered: number;
   /** Topics dropped by --history-ttl. */
   expired: number;
+  /** With --broker: publishes sequenced by this primary while Redis was unreachable (they reached this fleet only). */
+  sequencedLocally?: number;
+  /** With --broker: messages missing from the broker's live stream (a jump in offsets), lost for live subscribers. */
+  lostOnPubSub?: number;
 }
 
 export interface BrokerStatus {
