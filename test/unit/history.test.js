@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { BusRouter } from "../../dist/bus/router.js";
+import { BrokerSequencer } from "../../dist/history/broker-sequencer.js";
 import { MemoryStore } from "../../dist/history/memory-store.js";
 import { Sequencer } from "../../dist/history/sequencer.js";
 import { readSince } from "../../dist/history/since.js";
@@ -307,4 +308,119 @@ test("worker history: publishes resolve with their positions in order; lost ones
   assert.deepEqual(await first, { epoch: "e", offset: 1 });
   history.lost();
   assert.equal(await second, undefined);
+});
+
+test("--history: a count from 0 (off) to 1000000 and a TTL of at least 1 s; with --exec it is refused, exit 2, naming the option", async () => {
+  const { validateOptions } = await import("../../dist/config/validate.js");
+  const defaults = { webConcurrency: undefined, cpuCount: 2 };
+  assert.equal(validateOptions({}, defaults).history, undefined, "off by default");
+  assert.deepEqual(validateOptions({ history: "1000" }, defaults).history, { size: 1000, ttlSecs: 300 });
+  assert.deepEqual(validateOptions({ history: "10", historyTtl: "60" }, defaults).history, { size: 10, ttlSecs: 60 });
+  for (const [raw, pattern] of [
+    [{ history: "abc" }, /--history.*abc.*for example --history 1000/],
+    [{ history: "-1" }, /--history/],
+    [{ history: "10", historyTtl: "0" }, /--history-ttl.*for example --history-ttl 300/],
+    [{ history: "10", exec: "python3 app.py" }, /--history.*without --exec/],
+  ]) {
+    assert.throws(
+      () => validateOptions(raw, defaults),
+      (error) => pattern.test(error.message) && error.exitCode === 2,
+      JSON.stringify(raw),
+    );
+  }
+});
+
+test("--history in wsfleet status and /metrics: the size kept and the counts", async () => {
+  const { formatStatus } = await import("../../dist/cli/status.js");
+  const { renderBusMetrics } = await import("../../dist/metrics/bus.js");
+  const history = { topics: 2, messages: 150, bytes: 4096, sequenced: 900, recovered: 40, notRecovered: 3, expired: 1 };
+  const hub = { workers: 2, forwarded: 900, topics: 2, sent: 1800, skipped: 0, dropped: 0, history };
+  const text = formatStatus(
+    { pid: 1, startedAt: "2026-01-01T00:00:00.000Z", workers: [], haproxy: undefined, bus: hub },
+    0,
+  );
+  assert.match(
+    text,
+    /history: 2 topics, 150 messages \(4096 bytes\) kept; 900 sequenced, 40 recovered, 3 not recovered, 1 expired\n/,
+  );
+  const metrics = renderBusMetrics(hub, undefined);
+  assert.match(metrics, /\nwsfleet_history_messages 150\n/);
+  assert.match(metrics, /\nwsfleet_history_bytes 4096\n/);
+  assert.match(metrics, /\nwsfleet_history_not_recovered_total 3\n/);
+  assert.doesNotMatch(renderBusMetrics({ ...hub, history: undefined }, undefined), /wsfleet_history/);
+});
+
+test("broker sequencer (property): a recovery read from the store while live messages keep coming is cut at the seam", async () => {
+  const { encodeMessage } = await import("../../dist/protocol/history-frames.js");
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 0, max: 12 }),
+      fc.integer({ min: 0, max: 8 }),
+      fc.integer({ min: 0, max: 8 }),
+      fc.integer({ min: 0, max: 12 }),
+      async (before, during, readAt, behind) => {
+        const size = 20;
+        const { store: redis } = fakeStore(size);
+        const reads = [];
+        // The store as Redis would be: its read lands at some point among the live messages (readAt of `during`).
+        const store = {
+          append: (...args) => redis.append(...args),
+          position: (topic) => redis.position(topic),
+          since: (topic, since, limit) =>
+            new Promise((resolve) => reads.push(() => resolve(redis.since(topic, since, limit)))),
+        };
+        const router = new BusRouter();
+        const { store: local } = fakeStore(size);
+        router.sequenceThroughBroker(
+          // A ring of 4 in the hub: a position further behind is read from the store.
+          (ports) => new BrokerSequencer(store, new Sequencer(local), 4, () => true, ports),
+        );
+        const old = recordingPeer();
+        const late = recordingPeer();
+        router.join(old);
+        router.join(late);
+        const topic = Buffer.from("room");
+        let published = 0;
+        const publishLive = () => {
+          published += 1;
+          const position = redis.append("room", Buffer.from(`m${published}`), false);
+          router.route(undefined, run(encodeMessage(topic, position, Buffer.from(`m${published}`), false)));
+        };
+        router.route(old, run(encodeRecover("room", 1, RECOVER_MODE.LIVE, undefined)));
+        await new Promise((resolve) => setImmediate(resolve));
+        for (const read of reads.splice(0)) read();
+        await new Promise((resolve) => setImmediate(resolve));
+        for (let n = 0; n < before; n += 1) publishLive();
+        const since = Math.max(0, before - behind);
+        router.route(late, run(encodeRecover("room", 2, RECOVER_MODE.SINCE, { epoch: "e1", offset: since })));
+        for (let n = 0; n < during; n += 1) {
+          if (n === readAt) for (const read of reads.splice(0)) read();
+          publishLive();
+        }
+        for (const read of reads.splice(0)) read();
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        const frames = late.frames.filter(([kind]) => kind === HISTORY.RECOVERED || kind === HISTORY.MESSAGE);
+        const answerAt = frames.findIndex(([kind]) => kind === HISTORY.RECOVERED);
+        assert.ok(answerAt >= 0, "answered");
+        const answer = decodeRecovered(frames[answerAt][2]);
+        const after = frames.slice(answerAt + 1).map(([, , body]) => decodeMessage(body).position.offset);
+        assert.equal(answer.recovered, true);
+        const offsets = [...answer.messages.map((m) => m.offset), ...after];
+        assert.deepEqual(
+          offsets,
+          Array.from({ length: published - since }, (_, i) => since + 1 + i),
+          "since+1 … last, once each",
+        );
+        const oldOffsets = old.frames
+          .filter(([kind]) => kind === HISTORY.MESSAGE)
+          .map(([, , body]) => decodeMessage(body).position.offset);
+        assert.deepEqual(
+          oldOffsets,
+          Array.from({ length: published }, (_, i) => i + 1),
+          "the served worker misses nothing meanwhile",
+        );
+      },
+    ),
+    { numRuns: 200 },
+  );
 });
