@@ -4,8 +4,7 @@ import { test } from "node:test";
 import WebSocket from "ws";
 import { CHAT, chatFleet } from "../helpers/chat.js";
 import { eventually, startPrimary } from "../helpers/fleet.js";
-import { startHaproxyFleet } from "../helpers/haproxy.js";
-import { assertEveryMessageOnce, startRoomPublisher, startRoomSubscribers } from "../helpers/history.js";
+import { rollingRestartCase } from "../helpers/history.js";
 import { startRedis } from "../helpers/redis.js";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -23,49 +22,6 @@ async function listen(url, parse = true) {
 async function heardFirst(ws, count = 1) {
   assert.ok(await eventually(() => ws.heard.length >= count, 5000), `${count} messages heard`);
   return ws.heard.slice(0, count);
-}
-
-/**
- * The issue's rolling-restart case: `subscribers` chat-room clients through HAProxy, one publisher at `perSecond`,
- * SIGHUP (a rolling restart of 4 workers, --drain-spread 2); everyone reconnects on 1012 with its last offset.
- */
-export async function rollingRestartCase(t, { subscribers, perSecond, broker }) {
-  const args = ["--app", CHAT, "--history", "10000", "--drain-spread", "2"];
-  const brokerArgs = broker ? ["--broker", broker] : [];
-  const fleet = await startHaproxyFleet(t, 4, [...args, ...brokerArgs], { host: broker ? "127.0.0.2" : "127.0.0.1" });
-  // With a broker, a second fleet on 127.0.0.3 shares the room: half the subscribers and the publisher are there.
-  const other = broker ? await startHaproxyFleet(t, 2, [...args, ...brokerArgs], { host: "127.0.0.3" }) : undefined;
-  const url = `${fleet.url}chat`;
-  const publisherUrl = other ? `${other.url}chat` : url;
-  const room = startRoomSubscribers(other ? [url, `${other.url}chat`] : [url], subscribers);
-  t.after(() => room.stop());
-  assert.ok(await room.allOpen(20_000), "every subscriber connected");
-  const publisher = startRoomPublisher(publisherUrl, perSecond);
-  t.after(() => publisher.close());
-  await sleep(1000);
-  const from = fleet.primary.events.length;
-  const startedAt = performance.now();
-  fleet.primary.child.kill("SIGHUP");
-  await fleet.primary.waitForEvent(
-    (event) => fleet.primary.events.indexOf(event) >= from && event.event === "reload" && /done/.test(event.message),
-    90_000,
-  );
-  const rollMs = Math.round(performance.now() - startedAt);
-  await sleep(1000);
-  publisher.stop();
-  await sleep(500);
-  const last = Math.max(...room.clients.map((c) => c.offset ?? 0));
-  assert.ok(await room.caughtUp(last, 20_000), `every subscriber reached offset ${last}`);
-  const figures = assertEveryMessageOnce(room.clients, last);
-  const restarted = room.clients.filter((c) => (c.closeCodes[1012] ?? 0) > 0).length;
-  const onRestartedFleet = other ? Math.ceil(subscribers / 2) : subscribers;
-  assert.equal(
-    restarted,
-    onRestartedFleet,
-    "every subscriber of the restarted fleet was closed with 1012 and came back",
-  );
-  assert.ok(last >= publisher.state.sent * 0.9, `the fleet sequenced ${last} of the ${publisher.state.sent} sent`);
-  return { ...figures, rollMs, sent: publisher.state.sent, unsentWhileReconnecting: publisher.state.unsent, restarted };
 }
 
 test("--history: a rolling restart (SIGHUP, --haproxy, 4 workers, --drain-spread 2) under 200 msg/s to 200 reconnecting subscribers: every one has every message once, in order", async (t) => {
