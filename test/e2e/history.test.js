@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { test } from "node:test";
 import WebSocket from "ws";
 import { CHAT, chatFleet } from "../helpers/chat.js";
-import { eventually, startPrimary } from "../helpers/fleet.js";
+import { eventually, PRIMARY, startPrimary } from "../helpers/fleet.js";
 import { rollingRestartCase } from "../helpers/history.js";
 import { startRedis } from "../helpers/redis.js";
 
@@ -109,4 +110,29 @@ test("without --history the chat room is as before: plain messages, no envelope,
   assert.deepEqual(await heardFirst(a), ["hello"], "no resync message: there is no history");
   a.close();
   b.close();
+});
+
+test("wsfleet client shows a recovery: the messages after the offset in the URL, first, as they arrive with the handshake", async (t) => {
+  const { urls } = await chatFleet(t, { workers: 1, extra: ["--history", "10"] });
+  const alice = await listen(`${urls[0]}?room=lobby`);
+  for (const text of ["one", "two", "three"]) alice.send(text);
+  const [first] = await heardFirst(alice, 3);
+  const client = spawn(process.execPath, [PRIMARY, "client", `${urls[0]}?room=lobby&epoch=${first.epoch}&offset=1`], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  t.after(() => client.kill("SIGKILL"));
+  let output = "";
+  client.stdout.on("data", (chunk) => {
+    output += chunk;
+  });
+  assert.ok(await eventually(() => output.includes('"offset":3'), 5000), `the client printed the recovery: ${output}`);
+  client.stdin.end();
+  const [code] = await once(client, "exit");
+  assert.equal(code, 0);
+  const shown = output.split("\n").filter((line) => line.includes("< {"));
+  assert.deepEqual(
+    shown.map((line) => JSON.parse(line.slice(line.indexOf("< {") + 2)).data),
+    ["two", "three"],
+  );
+  alice.close();
 });
