@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { test } from "node:test";
 import WebSocket from "ws";
 import { CHAT, chatFleet } from "../helpers/chat.js";
-import { eventually, PRIMARY, startPrimary } from "../helpers/fleet.js";
+import { eventually, PRIMARY, runPrimary, startPrimary } from "../helpers/fleet.js";
 import { rollingRestartCase } from "../helpers/history.js";
 import { startRedis } from "../helpers/redis.js";
 
@@ -135,4 +135,34 @@ test("wsfleet client shows a recovery: the messages after the offset in the URL,
     ["two", "three"],
   );
   alice.close();
+});
+
+test("--history --broker: Redis lost while running: publishes go on locally and are counted; Redis back empty: a new epoch, and an old position is refused", async (t) => {
+  const redis = await startRedis(t);
+  const { urls, primary } = await chatFleet(t, { workers: 2, broker: redis.url, extra: ["--history", "100"] });
+  const alice = await listen(`${urls[0]}?room=lobby`);
+  const bob = await listen(`${urls[1]}?room=lobby`);
+  await sleep(300);
+  alice.send("before");
+  const [before] = await heardFirst(bob);
+  assert.equal(before.offset, 1);
+  await redis.stop();
+  await sleep(300);
+  alice.send("while away");
+  const [, away] = await heardFirst(bob, 2);
+  assert.equal(away.data, "while away", "delivered in this fleet while Redis is away");
+  assert.notEqual(away.epoch, before.epoch, "under the primary's own epoch: not a position in Redis' history");
+  await redis.start();
+  const back = await eventually(async () => {
+    alice.send("back");
+    await sleep(200);
+    return bob.heard.some((m) => m.data === "back" && m.epoch !== before.epoch && m.epoch !== away.epoch);
+  }, 15_000);
+  assert.ok(back, "Redis back, empty: its script starts a new epoch");
+  const late = await listen(`${urls[1]}?room=lobby&epoch=${before.epoch}&offset=1`);
+  const [told] = await heardFirst(late);
+  assert.equal(told.recovered, false, "the history before Redis was lost is refused, never a silent gap");
+  const status = JSON.parse((await runPrimary(["status", "--pid", String(primary.child.pid), "--json"])).stdout);
+  assert.ok(status.bus.history.sequencedLocally >= 1, `counted: ${JSON.stringify(status.bus.history)}`);
+  for (const ws of [alice, bob, late]) ws.close();
 });
