@@ -7,6 +7,12 @@ import { type FrameRun, FrameSplitter } from "../protocol/bus-frames.js";
 import type { HubStatus } from "../protocol/control.js";
 import { BusRouter, type BusUplink } from "./router.js";
 
+/** --history with --broker: renews a served topic's keys in the store, every `everyMs`. */
+interface KeepAlive {
+  touch(topicKey: string): Promise<unknown>;
+  readonly everyMs: number;
+}
+
 /**
  * The embedded bus: a unix socket in the primary's runtime directory that every built-in worker connects to. A run of
  * frames from one worker goes to the workers serving each frame's topic (src/bus/router.ts), as slices of the bytes
@@ -18,6 +24,7 @@ export class BusHub {
   private readonly router = new BusRouter();
   private readonly expiry: NodeJS.Timeout | undefined;
   private brokerSequencer: BrokerSequencer<unknown> | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly server: net.Server,
@@ -49,12 +56,20 @@ export class BusHub {
    * --history with --broker: the broker's store sequences (every fleet sees the same offsets); the embedded sequencer
    * takes over while `storeUp()` is false.
    */
-  sequenceThroughBroker(store: HistoryStore, size: number, storeUp: () => boolean): void {
+  sequenceThroughBroker(store: HistoryStore, size: number, storeUp: () => boolean, keepAlive?: KeepAlive): void {
     const local = this.sequencer;
     if (!local) return;
-    this.brokerSequencer = this.router.sequenceThroughBroker(
+    const sequencer = this.router.sequenceThroughBroker(
       (ports) => new BrokerSequencer(store, local, size, storeUp, ports),
-    ) as BrokerSequencer<unknown>;
+    );
+    this.brokerSequencer = sequencer as BrokerSequencer<unknown>;
+    if (!keepAlive) return;
+    // A served topic with no publish keeps its history in the store past the TTL (the TTL counts idle topics only).
+    this.keepAlive = setInterval(() => {
+      if (!storeUp()) return;
+      for (const topic of sequencer.servedTopics()) keepAlive.touch(topic).catch(() => {});
+    }, keepAlive.everyMs);
+    this.keepAlive.unref();
   }
 
   /** A run from the broker (another fleet's publishes): to the workers serving each topic. */
@@ -71,6 +86,7 @@ export class BusHub {
 
   close(): void {
     clearInterval(this.expiry);
+    clearInterval(this.keepAlive);
     this.server.close();
     for (const peer of this.peers) peer.destroy();
   }

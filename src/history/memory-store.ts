@@ -17,8 +17,12 @@ interface Topic {
   readonly epoch: string;
   /** The last offset given; 0 before the first publish. */
   offset: number;
-  /** The last `size` messages, oldest first: offsets offset - ring.length + 1 … offset. */
+  /**
+   * The last `size` messages, a circular buffer: once full, `head` is the oldest and each append overwrites it, so a
+   * publish costs the same whatever `size` is. Offsets offset - ring.length + 1 … offset.
+   */
   readonly ring: StoredMessage[];
+  head: number;
   bytes: number;
   lastActivityMs: number;
   /** Workers serving it now (the hub tells): a served topic never expires. */
@@ -57,15 +61,18 @@ export class MemoryStore implements HistoryStore {
   append(topic: string, payload: Buffer, isBinary: boolean): StreamPosition {
     const entry = this.topic(topic);
     entry.offset += 1;
-    entry.ring.push({ offset: entry.offset, payload, isBinary });
+    const message = { offset: entry.offset, payload, isBinary };
     entry.bytes += payload.length;
-    this.totalMessages += 1;
     this.totalBytes += payload.length;
-    if (entry.ring.length > this.size) {
-      const dropped = entry.ring.shift() as StoredMessage;
+    if (entry.ring.length < this.size) {
+      entry.ring.push(message);
+      this.totalMessages += 1;
+    } else {
+      const dropped = entry.ring[entry.head] as StoredMessage;
       entry.bytes -= dropped.payload.length;
-      this.totalMessages -= 1;
       this.totalBytes -= dropped.payload.length;
+      entry.ring[entry.head] = message;
+      entry.head = (entry.head + 1) % this.size;
     }
     return { epoch: entry.epoch, offset: entry.offset };
   }
@@ -80,7 +87,8 @@ export class MemoryStore implements HistoryStore {
     if (since.offset < oldest - 1) return { recovered: false, position };
     const from = since.offset + 1 - oldest;
     const to = limit !== undefined && limit > 0 ? Math.min(entry.ring.length, from + limit) : entry.ring.length;
-    const messages = entry.ring.slice(from, to);
+    const messages: StoredMessage[] = [];
+    for (let i = from; i < to; i += 1) messages.push(entry.ring[(entry.head + i) % entry.ring.length] as StoredMessage);
     const last = messages.at(-1);
     return { recovered: true, position: last ? { epoch: entry.epoch, offset: last.offset } : position, messages };
   }
@@ -125,7 +133,7 @@ export class MemoryStore implements HistoryStore {
     const now = this.deps.nowMs();
     let entry = this.topics.get(name);
     if (!entry) {
-      entry = { epoch: this.deps.newEpoch(), offset: 0, ring: [], bytes: 0, lastActivityMs: now, servedBy: 0 };
+      entry = { epoch: this.deps.newEpoch(), offset: 0, ring: [], head: 0, bytes: 0, lastActivityMs: now, servedBy: 0 };
       this.topics.set(name, entry);
     }
     entry.lastActivityMs = now;

@@ -14,11 +14,13 @@ export function redisHistory(
   broker: { historyAccess(): { client: Redis | Cluster; flavour: PubSubFlavour; ready: () => boolean } },
   name: string,
   history: { size: number; ttlSecs: number },
-): [HistoryStore, number, () => boolean] {
+): [HistoryStore, number, () => boolean, { touch(topicKey: string): Promise<unknown>; everyMs: number }] {
   const { client, flavour, ready } = broker.historyAccess();
   const store = new RedisHistoryStore(client, name, history.size, Math.max(1, Math.ceil(history.ttlSecs)), {
     prefix: SEQUENCED_ORIGIN,
     flavour,
   });
-  return [store, history.size, ready];
+  // Renewed three times a TTL, so a served topic never expires between two renewals.
+  const keepAlive = { touch: (topicKey: string) => store.touch(topicKey), everyMs: (history.ttlSecs * 1000) / 3 };
+  return [store, history.size, ready, keepAlive];
 }
