@@ -2,6 +2,7 @@ import type { HistoryStatus } from "../protocol/control.js";
 import {
   decodeMessage,
   decodeRecover,
+  encodeMessage,
   encodePublished,
   encodeRecovered,
   RECOVER_MODE,
@@ -50,7 +51,9 @@ const LOST: StreamPosition = { epoch: "", offset: Number.NaN };
  * recovery from it at once when it covers `since` (the same seam as the embedded sequencer: the answer goes in the
  * worker's stream where the live messages are). An older `since` is read from the store; while that read is on the
  * way the topic's live frames are held, and the answer is cut at the last offset forwarded (completed from the ring),
- * so nothing is in both. A jump in the live offsets (messages missed on pub/sub) is counted as lost.
+ * so nothing is in both. A jump in the live offsets (messages missed on pub/sub: a SUBSCRIBE still on the way, a
+ * reconnection) is filled from the store before the live frames that follow; what the store no longer has is lost,
+ * counted.
  *
  * Redis unreachable: publishes are sequenced by the embedded sequencer (its own epoch: a client that recovers across
  * the switch is told recovered:false) and reach this fleet's workers only; they are counted.
@@ -58,7 +61,7 @@ const LOST: StreamPosition = { epoch: "", offset: Number.NaN };
 export class BrokerSequencer<P> {
   private readonly topics = new Map<string, LiveTopic>();
   private readonly acks = new Map<P, Promise<unknown>>();
-  private readonly counts = { sequenced: 0, recovered: 0, notRecovered: 0, local: 0, lostOnPubSub: 0 };
+  private readonly counts = { sequenced: 0, recovered: 0, notRecovered: 0, local: 0, lostOnPubSub: 0, filled: 0 };
 
   constructor(
     private readonly store: HistoryStore,
@@ -150,6 +153,7 @@ export class BrokerSequencer<P> {
       expired: local.expired,
       sequencedLocally: this.counts.local,
       lostOnPubSub: this.counts.lostOnPubSub,
+      filledFromStore: this.counts.filled,
     };
   }
 
@@ -170,27 +174,95 @@ export class BrokerSequencer<P> {
     const topic = this.topic(topicKey);
     if (topic.epoch === position.epoch) {
       if (position.offset <= topic.offset) return; // already forwarded (a recovery's read overlapped it)
-      if (position.offset > topic.offset + 1 && topic.offset > 0)
-        this.counts.lostOnPubSub += position.offset - topic.offset - 1;
+      if (position.offset > topic.offset + 1) {
+        // Missed on pub/sub (a SUBSCRIBE still on the way, a reconnection): read them from the store first.
+        topic.held.push({ frame: Buffer.from(bytes.subarray(start, end)) });
+        this.fill(topicKey, topic, { epoch: position.epoch, offset: topic.offset });
+        return;
+      }
     } else {
       // A new epoch (the store lost the history, or this is the first message seen): the ring starts again.
       topic.epoch = position.epoch;
       topic.ring.length = 0;
     }
-    topic.offset = position.offset;
-    topic.ring.push({
-      offset: position.offset,
-      payload: Buffer.from(payload),
-      isBinary: (bytes[start + 4] ?? 0) % 2 === 1,
-    });
+    const isBinary = ((bytes[start + 4] ?? 0) & 1) === 1;
+    this.deliver(
+      topicKey,
+      topic,
+      { offset: position.offset, payload: Buffer.from(payload), isBinary },
+      bytes,
+      start,
+      end,
+    );
+  }
+
+  /** One message in offset order: into the ring, and to every worker serving the topic (a slice of `bytes`). */
+  private deliver(
+    topicKey: string,
+    topic: LiveTopic,
+    message: StoredMessage,
+    bytes: Buffer,
+    start: number,
+    end: number,
+  ): void {
+    topic.offset = message.offset;
+    topic.ring.push(message);
     if (topic.ring.length > this.size) topic.ring.shift();
     for (const peer of this.ports.servers(topicKey) ?? []) this.ports.stage(peer, bytes, start, end);
+  }
+
+  /** Gap fill: the messages after `from` read from the store and forwarded before the held live ones. */
+  private fill(topicKey: string, topic: LiveTopic, from: StreamPosition): void {
+    topic.reads += 1;
+    const topicBytes = Buffer.from(topicKey, "latin1");
+    const read = this.storeUp() ? Promise.resolve(this.store.since(topicKey, from)) : Promise.resolve(undefined);
+    void read
+      .catch(() => undefined)
+      .then((recovery) => {
+        // Only what is missing: from the first held frame on, the live stream has it.
+        const first = topic.held[0];
+        const heldFrom = first
+          ? decodeMessage(first.frame.subarray(7 + first.frame.readUInt16BE(5))).position.offset
+          : Infinity;
+        if (recovery?.recovered && recovery.position.epoch === topic.epoch) {
+          for (const message of recovery.messages) {
+            if (message.offset >= heldFrom) break;
+            if (message.offset <= topic.offset) continue;
+            if (message.offset !== topic.offset + 1) break;
+            const frame = encodeMessage(
+              topicBytes,
+              { epoch: from.epoch, offset: message.offset },
+              message.payload,
+              message.isBinary,
+            );
+            this.counts.filled += 1;
+            this.deliver(topicKey, topic, message, frame, 0, frame.length);
+          }
+        }
+        topic.reads -= 1;
+        const next = topic.held[0];
+        if (topic.reads === 0 && next) {
+          // Still a gap after the fill (trimmed, or the store lost the history): those are lost, counted.
+          const { position } = decodeMessage(next.frame.subarray(7 + next.frame.readUInt16BE(5)));
+          if (position.epoch === topic.epoch && position.offset > topic.offset + 1) {
+            this.counts.lostOnPubSub += position.offset - topic.offset - 1;
+            topic.offset = position.offset - 1;
+          }
+        }
+        if (topic.reads === 0) this.release(topicKey, topic);
+        this.ports.flush();
+      });
   }
 
   private release(topicKey: string, topic: LiveTopic): void {
     const held = topic.held;
     topic.held = [];
-    for (const { frame } of held) {
+    for (const [i, { frame }] of held.entries()) {
+      // A gap among them started a fill: the rest wait for it, in order.
+      if (topic.reads > 0) {
+        topic.held.push(...held.slice(i));
+        return;
+      }
       const bodyStart = 7 + frame.readUInt16BE(5);
       this.forward(topicKey, frame, 0, frame.length, frame.subarray(bodyStart));
     }

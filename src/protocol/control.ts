@@ -93,8 +93,10 @@ export interface HistoryStatus {
   expired: number;
   /** With --broker: publishes sequenced by this primary while Redis was unreachable (they reached this fleet only). */
   sequencedLocally?: number;
-  /** With --broker: messages missing from the broker's live stream (a jump in offsets), lost for live subscribers. */
+  /** With --broker: messages missing from the broker's live stream (a jump in offsets) the store no longer had: lost. */
   lostOnPubSub?: number;
+  /** With --broker: messages missing from the broker's live stream, read from the store and forwarded in order. */
+  filledFromStore?: number;
 }
 
 export interface BrokerStatus {

@@ -3,10 +3,11 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { test } from "node:test";
 import WebSocket from "ws";
-import { CHAT, chatFleet } from "../helpers/chat.js";
+import { CHAT, chatFleet, statusJson } from "../helpers/chat.js";
 import { eventually, PRIMARY, runPrimary, startPrimary } from "../helpers/fleet.js";
 import { rollingRestartCase } from "../helpers/history.js";
 import { startRedis } from "../helpers/redis.js";
+import { startRedisCluster } from "../helpers/redis-cluster.js";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -165,4 +166,62 @@ test("--history --broker: Redis lost while running: publishes go on locally and 
   const status = JSON.parse((await runPrimary(["status", "--pid", String(primary.child.pid), "--json"])).stdout);
   assert.ok(status.bus.history.sequencedLocally >= 1, `counted: ${JSON.stringify(status.bus.history)}`);
   for (const ws of [alice, bob, late]) ws.close();
+});
+
+test("--history --broker redis+cluster://: two fleets on a 3-shard cluster agree on every room's offsets, and a client recovers on the other fleet (from its ring, or from the cluster when it serves no one there)", async (t) => {
+  const cluster = await startRedisCluster(t, { masters: 3 });
+  const rooms = ["red", "green", "blue", "amber"];
+  const [a, b] = await Promise.all(
+    ["127.0.0.2", "127.0.0.3"].map((host) =>
+      chatFleet(t, { workers: 1, host, broker: cluster.url, extra: ["--history", "50"] }),
+    ),
+  );
+  const members = new Map();
+  for (const room of rooms) {
+    members.set(room, [await listen(`${a.urls[0]}?room=${room}`), await listen(`${b.urls[0]}?room=${room}`)]);
+  }
+  await sleep(500);
+  for (let n = 1; n <= 10; n += 1) {
+    for (const [r, room] of rooms.entries()) members.get(room)[(n + r) % 2].send(`${room} ${n}`);
+  }
+  for (const room of rooms) {
+    const [onA, onB] = members.get(room);
+    await heardFirst(onA, 10);
+    await heardFirst(onB, 10);
+    assert.deepEqual(onA.heard, onB.heard, `${room}: the same offsets and data on both fleets`);
+    assert.deepEqual(
+      onA.heard.map((m) => m.offset),
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+    const { epoch } = onA.heard[0];
+    // A client of fleet A comes back on fleet B with offset 4: 5-10 from the cluster's stream, then the live ones.
+    const back = await listen(`${b.urls[0]}?room=${room}&epoch=${epoch}&offset=4`);
+    const recovered = await heardFirst(back, 6);
+    assert.deepEqual(
+      recovered.map((m) => m.offset),
+      [5, 6, 7, 8, 9, 10],
+    );
+    back.close();
+  }
+  // A room only fleet A serves: fleet B has no ring for it, so its recovery is read from the cluster (XRANGE).
+  const solo = await listen(`${a.urls[0]}?room=solo`);
+  await sleep(300);
+  for (let n = 1; n <= 8; n += 1) solo.send(`solo ${n}`);
+  const [first] = await heardFirst(solo, 8);
+  const fromRedis = await listen(`${b.urls[0]}?room=solo&epoch=${first.epoch}&offset=3`);
+  assert.deepEqual(
+    (await heardFirst(fromRedis, 5)).map((m) => m.data),
+    ["solo 4", "solo 5", "solo 6", "solo 7", "solo 8"],
+  );
+  // Its live messages reach fleet B once its subscription to the room's channel has taken (a SUBSCRIBE on the way).
+  const subscribed = () => statusJson(b.primary.child.pid).bus.broker.subscriptions === rooms.length + 1;
+  assert.ok(await eventually(subscribed, 10_000), "fleet B subscribed to the solo room");
+  solo.send("solo 9");
+  assert.deepEqual((await heardFirst(fromRedis, 6))[5], {
+    room: "solo",
+    epoch: first.epoch,
+    offset: 9,
+    data: "solo 9",
+  });
+  for (const ws of [...[...members.values()].flat(), solo, fromRedis]) ws.close();
 });

@@ -424,3 +424,41 @@ test("broker sequencer (property): a recovery read from the store while live mes
     { numRuns: 200 },
   );
 });
+
+test("broker sequencer: messages missed on pub/sub are read from the store and forwarded in order before the live ones", async () => {
+  const { encodeMessage } = await import("../../dist/protocol/history-frames.js");
+  const { store: redis } = fakeStore(100);
+  const store = {
+    append: (...args) => redis.append(...args),
+    position: (topic) => Promise.resolve(redis.position(topic)),
+    since: (topic, since, limit) => Promise.resolve(redis.since(topic, since, limit)),
+  };
+  const router = new BusRouter();
+  let sequencer;
+  router.sequenceThroughBroker((ports) => {
+    sequencer = new BrokerSequencer(store, new Sequencer(fakeStore(100).store), 100, () => true, ports);
+    return sequencer;
+  });
+  const worker = recordingPeer();
+  router.join(worker);
+  router.route(worker, run(encodeRecover("room", 1, RECOVER_MODE.LIVE, undefined)));
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  const topic = Buffer.from("room");
+  const lost = new Set([4, 5, 8]);
+  for (let n = 1; n <= 10; n += 1) {
+    const position = redis.append("room", Buffer.from(`m${n}`), false);
+    if (!lost.has(n)) router.route(undefined, run(encodeMessage(topic, position, Buffer.from(`m${n}`), false)));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  const received = worker.frames.filter(([kind]) => kind === HISTORY.MESSAGE).map(([, , body]) => decodeMessage(body));
+  assert.deepEqual(
+    received.map((m) => m.position.offset),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
+  assert.deepEqual(
+    received.map((m) => String(m.payload)),
+    Array.from({ length: 10 }, (_, i) => `m${i + 1}`),
+  );
+  assert.equal(sequencer.status().filledFromStore, 3);
+  assert.equal(sequencer.status().lostOnPubSub, 0);
+});
