@@ -93,7 +93,7 @@ function formatBus(status: FleetStatus): string {
     const local =
       history.sequencedLocally === undefined
         ? ""
-        : `; broker: ${history.sequencedLocally} sequenced here while Redis was away, ${history.lostOnPubSub ?? 0} lost on pub/sub`;
+        : `; broker: ${history.sequencedLocally} sequenced here while Redis was away, ${history.filledFromStore ?? 0} missed on pub/sub filled from Redis, ${history.lostOnPubSub ?? 0} lost`;
     lines.push(
       `history: ${history.topics} topics, ${history.messages} messages (${history.bytes} bytes) kept; ${history.sequenced} sequenced, ${history.recovered} recovered, ${history.notRecovered} not recovered, ${history.expired} expired${local}`,
     );

@@ -42,8 +42,14 @@ export function renderBusMetrics(hub: HubStatus, broker: BrokerStatus | undefine
         [
           "wsfleet_history_lost_on_pubsub_total",
           "counter",
-          "Messages missing from the broker's live stream.",
+          "Messages missing from the broker's live stream that Redis no longer had.",
           history.lostOnPubSub ?? 0,
+        ],
+        [
+          "wsfleet_history_filled_total",
+          "counter",
+          "Messages missed on pub/sub, read from Redis.",
+          history.filledFromStore ?? 0,
         ],
       );
     }
