@@ -110,7 +110,12 @@ export class WorkerHistory<W> {
         0,
       );
       if (!request) {
-        resolve({ recovered: false, position: undefined, sent: 0 });
+        // The hub is unreachable: nothing to recover from; subscribed anyway, so the topic is served again (and its
+        // live messages arrive) once the bus reconnects.
+        const result = { recovered: false, position: undefined, sent: 0 };
+        beforeLive?.(result);
+        if (this.ops.isOpen(ws)) this.ops.subscribe(ws, topic);
+        resolve(result);
         return;
       }
       request.waiters.push({ ws, beforeLive, resolve });
