@@ -97,7 +97,7 @@ const TEXT_FIELD = "t";
 const BINARY_FIELD = "b";
 
 export interface RedisHistoryOptions {
-  /** Put before each published message: the broker's origin id, so a fleet knows its own publishes. */
+  /** Put before each published message: the broker's messages start with an 8-byte origin id. */
   readonly prefix?: Buffer;
   /** PUBLISH or SPUBLISH and the channel of a topic; by default the broker's for this client (one Redis or a Cluster). */
   readonly flavour?: PubSubFlavour;
