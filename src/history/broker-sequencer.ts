@@ -40,6 +40,13 @@ interface LiveTopic {
   /** Reads from the store on the way; while any, live frames are held so the answer can be put before them. */
   reads: number;
   held: Held[];
+  /** Epochs given up after their offsets went backwards (a failover): their late messages are dropped. */
+  readonly retired: Set<string>;
+}
+
+/** A store that can give a topic a new epoch at once (redis-store.ts' renew). */
+interface Renewable {
+  renew?(topic: string): Promise<StreamPosition>;
 }
 
 const LOST: StreamPosition = { epoch: "", offset: Number.NaN };
@@ -61,10 +68,18 @@ const LOST: StreamPosition = { epoch: "", offset: Number.NaN };
 export class BrokerSequencer<P> {
   private readonly topics = new Map<string, LiveTopic>();
   private readonly acks = new Map<P, Promise<unknown>>();
-  private readonly counts = { sequenced: 0, recovered: 0, notRecovered: 0, local: 0, lostOnPubSub: 0, filled: 0 };
+  private readonly counts = {
+    sequenced: 0,
+    recovered: 0,
+    notRecovered: 0,
+    local: 0,
+    lostOnPubSub: 0,
+    filled: 0,
+    renewed: 0,
+  };
 
   constructor(
-    private readonly store: HistoryStore,
+    private readonly store: HistoryStore & Renewable,
     private readonly local: Sequencer,
     private readonly size: number,
     private readonly storeUp: () => boolean,
@@ -172,8 +187,17 @@ export class BrokerSequencer<P> {
   private forward(topicKey: string, bytes: Buffer, start: number, end: number, body: Buffer): void {
     const { position, payload } = decodeMessage(body);
     const topic = this.topic(topicKey);
+    if (topic.retired.has(position.epoch)) {
+      this.counts.lostOnPubSub += 1;
+      return;
+    }
     if (topic.epoch === position.epoch) {
-      if (position.offset <= topic.offset) return; // already forwarded (a recovery's read overlapped it)
+      if (position.offset <= topic.offset) {
+        // Already forwarded (a recovery's read overlapped it), or the offsets went backwards with other messages: a
+        // failover to a replica that missed the last appends. Then that history is not one any more: a new epoch.
+        if (!this.sameAsForwarded(topic, position.offset, payload)) this.retire(topicKey, topic, position.epoch);
+        return;
+      }
       if (position.offset > topic.offset + 1) {
         // Missed on pub/sub (a SUBSCRIBE still on the way, a reconnection): read them from the store first.
         topic.held.push({ frame: Buffer.from(bytes.subarray(start, end)) });
@@ -209,6 +233,24 @@ export class BrokerSequencer<P> {
     topic.ring.push(message);
     if (topic.ring.length > this.size) topic.ring.shift();
     for (const peer of this.ports.servers(topicKey) ?? []) this.ports.stage(peer, bytes, start, end);
+  }
+
+  /** Whether the ring holds this offset with these bytes (a duplicate, not a second history). */
+  private sameAsForwarded(topic: LiveTopic, offset: number, payload: Buffer): boolean {
+    const oldest = topic.offset - topic.ring.length + 1;
+    const kept = offset >= oldest ? topic.ring[offset - oldest] : undefined;
+    return kept === undefined || kept.payload.equals(payload);
+  }
+
+  /** The epoch's offsets went backwards: it is retired here and renewed in the store, so publishes get a new one. */
+  private retire(topicKey: string, topic: LiveTopic, epoch: string): void {
+    topic.retired.add(epoch);
+    this.counts.lostOnPubSub += 1;
+    topic.epoch = undefined;
+    topic.offset = 0;
+    topic.ring.length = 0;
+    this.counts.renewed += 1;
+    void this.store.renew?.(topicKey).catch(() => {});
   }
 
   /** Gap fill: the messages after `from` read from the store and forwarded before the held live ones. */
@@ -271,7 +313,7 @@ export class BrokerSequencer<P> {
   private topic(topicKey: string): LiveTopic {
     let topic = this.topics.get(topicKey);
     if (!topic) {
-      topic = { epoch: undefined, offset: 0, ring: [], reads: 0, held: [] };
+      topic = { epoch: undefined, offset: 0, ring: [], reads: 0, held: [], retired: new Set() };
       this.topics.set(topicKey, topic);
     }
     return topic;

@@ -67,6 +67,13 @@ local epoch, offset = current(ARGV[1], ARGV[2])
 return {epoch, offset}
 `;
 
+/** ARGV: candidate epoch, ttl. Drops the history and starts the new epoch at offset 0. */
+const RENEW = `
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2])
+return ARGV[1]
+`;
+
 /** ARGV: ttl. A topic with no keys stays without: its next publish or read starts a new epoch anyway. */
 const TOUCH = `
 return redis.call('EXPIRE', KEYS[1], ARGV[1]) + redis.call('EXPIRE', KEYS[2], ARGV[1]) +
@@ -83,13 +90,14 @@ interface HistoryCommands {
   wsfleetHistorySinceBuffer(seq: Buffer, log: Buffer, epoch: Buffer, ...args: Arg[]): Promise<SinceReply>;
   wsfleetHistoryPosition(seq: Buffer, log: Buffer, epoch: Buffer, ...args: Arg[]): Promise<[string, number]>;
   wsfleetHistoryTouch(seq: Buffer, log: Buffer, epoch: Buffer, ttl: number): Promise<number>;
+  wsfleetHistoryRenew(seq: Buffer, log: Buffer, epoch: Buffer, candidate: string, ttl: number): Promise<string>;
 }
 
 const TEXT_FIELD = "t";
 const BINARY_FIELD = "b";
 
 export interface RedisHistoryOptions {
-  /** Put before each published message: the broker's origin id, so a fleet knows its own publishes. */
+  /** Put before each published message: the broker's messages start with an 8-byte origin id. */
   readonly prefix?: Buffer;
   /** PUBLISH or SPUBLISH and the channel of a topic; by default the broker's for this client (one Redis or a Cluster). */
   readonly flavour?: PubSubFlavour;
@@ -144,6 +152,7 @@ export class RedisHistoryStore implements HistoryStore {
       ["wsfleetHistorySince", SINCE],
       ["wsfleetHistoryPosition", POSITION],
       ["wsfleetHistoryTouch", TOUCH],
+      ["wsfleetHistoryRenew", RENEW],
     ] as const) {
       client.defineCommand(command, { lua, numberOfKeys: 3 });
     }
@@ -202,6 +211,15 @@ export class RedisHistoryStore implements HistoryStore {
   /** Keeps a topic's history for another ttl (a topic with subscribers but no publish); resolves whether it had one. */
   async touch(topic: string): Promise<boolean> {
     return (await this.commands.wsfleetHistoryTouch(...this.keys(Buffer.from(topic, "latin1")), this.ttlSeconds)) > 0;
+  }
+
+  /**
+   * Drops the topic's history and starts a new epoch at offset 0: for a fleet that saw the topic's live offsets go
+   * backwards (a failover to a replica that had not got the last publishes gives their offsets again).
+   */
+  async renew(topic: string): Promise<StreamPosition> {
+    const keys = this.keys(Buffer.from(topic, "latin1"));
+    return { epoch: await this.commands.wsfleetHistoryRenew(...keys, this.nextEpoch(), this.ttlSeconds), offset: 0 };
   }
 
   /** The three keys of a topic, `wsfleet:<name>:{<topic>}:seq|log|epoch`. */

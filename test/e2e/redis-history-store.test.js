@@ -163,6 +163,13 @@ test("redis history: FLUSHALL, a Redis restarted empty or a key evicted start a 
     await raw.flushall();
   }
   assert.equal(new Set(epochs).size, 6, `every history its own epoch: ${epochs}`);
+  // renew(): what a fleet asks when a topic's offsets went backwards (a failover): a new epoch, the old refused.
+  const renewed = await store.renew("room");
+  assert.deepEqual(renewed.offset, 0);
+  assert.ok(!epochs.includes(renewed.epoch));
+  assert.deepEqual(await store.position("room"), renewed);
+  assert.deepEqual(await store.since("room", { epoch: epochs[5], offset: 2 }), { recovered: false, position: renewed });
+  assert.deepEqual(await store.append("room", Buffer.from("d"), false), { epoch: renewed.epoch, offset: 1 });
 });
 
 test("redis history: a topic with no publish for the TTL loses its keys; touch() keeps them", async (t) => {
@@ -281,4 +288,46 @@ test("redis history on a 3-node Redis Cluster: topics on each shard, keys beside
       "older than the oldest kept",
     );
   }
+});
+
+test("redis history on a Redis Cluster: a shard's primary killed, its replica promoted; the history and offsets go on", async (t) => {
+  const cluster = await startRedisCluster(t, { masters: 3, replicas: 1 });
+  // The cluster broker's options: no offline queue, no delayed retries, slots refreshed every second.
+  const c = new Cluster(
+    cluster.ports.map((port) => ({ host: "127.0.0.1", port })),
+    {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      slotsRefreshInterval: 1000,
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      retryDelayOnTryAgain: 0,
+      clusterRetryStrategy: () => 100,
+      redisOptions: { maxRetriesPerRequest: 0 },
+    },
+  );
+  c.on("error", () => {});
+  t.after(() => c.disconnect());
+  await c.connect();
+  const store = new RedisHistoryStore(c, NAME, 100, 60);
+  let last;
+  for (const n of range(1, 20)) last = await store.append("room0", Buffer.from(`m${n}`), false);
+  const seq = `wsfleet:${NAME}:{room0}:seq`;
+  const primary = cluster.primaryOf(cluster.slotOf(seq));
+  const onReplica = (port) =>
+    spawnSync("redis-cli", ["-p", String(port)], { input: `READONLY\nGET ${seq}\n`, encoding: "utf8" }).stdout;
+  const replicated = () => cluster.ports.some((port) => port !== primary && /^OK\n20\n$/.test(onReplica(port)));
+  assert.ok(await eventually(replicated, 10_000), "the replica has the 20 publishes");
+  await cluster.kill(primary);
+  assert.ok(await cluster.failedOver(primary), "a replica took over");
+  // Appends fail while the shard has no primary (at most once), then go on from where the replica was.
+  let next;
+  const appended = async () => {
+    next = await store.append("room0", Buffer.from("after"), false).catch(() => undefined);
+    return next !== undefined;
+  };
+  assert.ok(await eventually(appended, 20_000), "appends resume on the promoted replica");
+  assert.deepEqual(next, { epoch: last.epoch, offset: 21 });
+  const answer = await store.since("room0", { epoch: last.epoch, offset: 10 });
+  assert.deepEqual(text(answer.messages), [...range(11, 20).map((n) => `${n}:t:m${n}`), "21:t:after"]);
 });

@@ -462,3 +462,41 @@ test("broker sequencer: messages missed on pub/sub are read from the store and f
   assert.equal(sequencer.status().filledFromStore, 3);
   assert.equal(sequencer.status().lostOnPubSub, 0);
 });
+
+test("broker sequencer: offsets that go backwards with other messages (a failover) retire the epoch and renew it in the store", async () => {
+  const { encodeMessage } = await import("../../dist/protocol/history-frames.js");
+  const { store: redis } = fakeStore(100);
+  const renewed = [];
+  const store = {
+    append: (...args) => redis.append(...args),
+    position: (topic) => Promise.resolve(redis.position(topic)),
+    since: (topic, since, limit) => Promise.resolve(redis.since(topic, since, limit)),
+    renew: (topic) => {
+      renewed.push(topic);
+      return Promise.resolve({ epoch: "e9", offset: 0 });
+    },
+  };
+  const router = new BusRouter();
+  router.sequenceThroughBroker(
+    (ports) => new BrokerSequencer(store, new Sequencer(fakeStore(10).store), 100, () => true, ports),
+  );
+  const worker = recordingPeer();
+  router.join(worker);
+  router.route(worker, run(encodeRecover("room", 1, RECOVER_MODE.LIVE, undefined)));
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  const topic = Buffer.from("room");
+  const live = (epoch, offset, text) =>
+    router.route(undefined, run(encodeMessage(topic, { epoch, offset }, Buffer.from(text), false)));
+  for (let n = 1; n <= 5; n += 1) live("e1", n, `m${n}`);
+  live("e1", 5, "m5"); // a duplicate: dropped, nothing else
+  assert.deepEqual(renewed, []);
+  live("e1", 4, "other 4"); // the replica's 4th append: another history
+  assert.deepEqual(renewed, ["room"]);
+  live("e1", 5, "other 5"); // the old epoch's late ones: dropped
+  live("e9", 1, "new 1");
+  const received = worker.frames
+    .filter(([kind]) => kind === HISTORY.MESSAGE)
+    .map(([, , body]) => decodeMessage(body))
+    .map(({ position, payload }) => `${position.epoch}:${position.offset}:${payload}`);
+  assert.deepEqual(received, ["e1:1:m1", "e1:2:m2", "e1:3:m3", "e1:4:m4", "e1:5:m5", "e9:1:new 1"]);
+});
