@@ -62,9 +62,20 @@ test("--broker: Redis killed and restarted under traffic; workers keep serving, 
   const back = sent;
   assert.ok(await eventually(heardAfter(otherFleet, back), 5000), "delivery across fleets resumes");
   clearInterval(traffic);
+  assert.ok(await eventually(heardAfter(otherFleet, sent - 1), 5000), "the last message reaches the other fleet");
   const broker = statusJson(a.primary.child.pid).bus.broker;
   assert.equal(broker.state, "connected");
   assert.ok(broker.reconnects >= 1 && broker.dropped > 0 && broker.errors > 0, JSON.stringify(broker));
+  // What the other fleet missed while Redis was away, it counted: gaps in the publishing fleet's numbering (from the
+  // first message it heard: its subscription may have come after the first few).
+  const numbers = otherFleet.heard.map((line) => Number(line.slice(3)));
+  const missed = numbers.at(-1) - numbers[0] + 1 - numbers.length;
+  const receiver = statusJson(b.primary.child.pid).bus.broker;
+  t.diagnostic(
+    `the other fleet missed ${missed} while Redis was away; counted ${receiver.lost}; publisher ${broker.dropped} dropped`,
+  );
+  assert.ok(missed > 0, `the other fleet missed some: ${missed}`);
+  assert.equal(receiver.lost, missed, JSON.stringify(receiver));
   // The workers' counters reach the primary once a second: wait for the publisher's to show.
   let metrics = "";
   const publishedShown = /^wsfleet_publish_published_total\{worker="websockets-test_00",port="\d+"\} [1-9]\d*$/m;
