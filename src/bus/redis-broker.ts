@@ -161,10 +161,12 @@ export class RedisBroker implements BusUplink {
   /** The fleet's first subscriber to a topic: subscribe its channel. */
   serve(topicKey: string): void {
     this.topics.add(topicKey);
+    // Numbering starts afresh: what was heard between an unsubscribe and now (late, of the old subscription) is gone.
+    this.heard.forget(topicKey);
     if (this.subscriber.status === "ready") this.subscribe(topicKey);
   }
 
-  /** Its last one left. */
+  /** Its last one left: what other fleets publish to the topic from here on is not missed. */
   unserve(topicKey: string): void {
     this.topics.delete(topicKey);
     this.heard.forget(topicKey);
