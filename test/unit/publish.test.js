@@ -81,6 +81,7 @@ test("status: the publish line sums the workers' counters and adds the hub's dro
           published: 4,
           received: 7,
           dropped: 2,
+          lost: 3,
           errors: 5,
           reconnects: 1,
         },
@@ -92,7 +93,7 @@ test("status: the publish line sums the workers' counters and adds the hub's dro
   assert.deepEqual(lines, [
     "publish: 6 published, 8 delivered from other workers and hosts, 4 dropped; bus: 2 workers connected",
     "routing: 4 topics served (per worker 4/0); 2 kept in their worker; hub 9 sent, 2 skipped",
-    "broker redis://:***@10.0.0.1:6379 (wsfleet:w:<topic>) reconnecting: 4 subscriptions, 4 published, 7 received, 2 dropped, 5 errors, 1 reconnects",
+    "broker redis://:***@10.0.0.1:6379 (wsfleet:w:<topic>) reconnecting: 4 subscriptions, 4 published, 7 received, 2 dropped, 3 lost, 5 errors, 1 reconnects",
   ]);
 });
 
