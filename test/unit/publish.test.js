@@ -35,6 +35,30 @@ test("bus frames: text, binary, an ArrayBuffer and an empty message survive bein
   assert.equal(countFrames(stream), 4);
 });
 
+test("bus frames: a reader that reuses one buffer for every chunk (the worker's) loses no partial frame", () => {
+  const stream = Buffer.concat([encodeFrame("room", "first", false), encodeFrame("room", "second", true)]);
+  for (let cut = 0; cut <= stream.length; cut += 1) {
+    const splitter = new FrameSplitter(true);
+    const reused = Buffer.alloc(stream.length);
+    const read = (part) => {
+      part.copy(reused);
+      const run = splitter.push(reused.subarray(0, part.length));
+      const frames = decodeAll(run.bytes);
+      reused.fill(0xff);
+      return frames;
+    };
+    const frames = [...read(stream.subarray(0, cut)), ...read(stream.subarray(cut))];
+    assert.deepEqual(
+      frames,
+      [
+        ["room", "first", false],
+        ["room", "second", true],
+      ],
+      `cut at ${cut}`,
+    );
+  }
+});
+
 test("bus frames: a length no writer produces is refused; a too long topic is refused", () => {
   const corrupt = Buffer.alloc(8);
   corrupt.writeUInt32BE(1, 0);

@@ -80,11 +80,18 @@ export async function startRedisCluster(ctx, masters = 3) {
   return { url: `redis+cluster://${nodes.join(",")}`, pids };
 }
 
+/**
+ * Node's own options for the fleets' primaries (their workers inherit them: fork passes execArgv), for profiling:
+ * `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node bench/broadcast.js …` (NODE_OPTIONS refuses --cpu-prof).
+ */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+
 /** A wsfleet fleet of the broadcast app; its workers' ports are the subscribers' endpoints. */
 export async function startFleet(ctx, { name, host, workers, broker, primary: primaryPath = PRIMARY }) {
   const basePort = await freePortRange(workers);
   const args = ["--workers", String(workers), "--base-port", String(basePort), "--host", host, "--start-secs", "0"];
   const primary = spawnLogged(ctx, name, process.execPath, [
+    ...NODE_ARGS,
     primaryPath,
     ...args,
     "--app",
