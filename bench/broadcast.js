@@ -25,9 +25,13 @@ if (process.argv.includes("--many-topics")) {
   process.exit(0);
 }
 const quick = process.argv.includes("--quick");
-/** --bus-cost: no subscribers, only publishes: what one publish costs the workers, the primary and Redis. */
+/**
+ * --bus-cost: what one publish costs the workers, the primary and Redis. One subscriber on each of the 2 processes, so
+ * every publish crosses the bus (topic routing keeps a publish that nobody else serves in its worker) and the sends
+ * to subscribers are 2 per publish, not 1,000.
+ */
 const busCost = process.argv.includes("--bus-cost");
-const SUBSCRIBERS = busCost ? 0 : 1000;
+const SUBSCRIBERS = busCost ? 2 : 1000;
 const MESSAGE_BYTES = 64;
 const ratesAt = process.argv.indexOf("--rates");
 /** Publishes per second of each step; --rates 50,200 picks some. */
@@ -61,7 +65,7 @@ const TARGETS = [
   broadcastSocketioClusterTarget(),
   broadcastSocketioRedisTarget(),
 ]
-  .filter((target) => !busCost || target.id.startsWith("wsfleet"))
+  .filter((target) => !busCost || target.id.startsWith("wsfleet") || target.id.startsWith("uws-x2"))
   .filter(
     (target) => only === -1 || (process.argv[only + 1] ?? "").split(",").some((part) => target.id.includes(part)),
   );

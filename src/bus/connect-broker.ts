@@ -1,10 +1,15 @@
 import type { Logger } from "../log/logger.js";
-import { RedisBroker } from "./redis-broker.js";
-import { connectCluster } from "./redis-cluster-broker.js";
+import type { RedisBroker } from "./redis-broker.js";
 
-/** `--broker`: one Redis (`redis://`, `rediss://`) or a Redis Cluster with sharded pub/sub (`redis+cluster://`). */
-export function connectBroker(url: string, name: string, logger: Logger): Promise<RedisBroker> {
-  return /^rediss?\+cluster:\/\//.test(url.trim())
-    ? connectCluster(url, name, logger)
-    : RedisBroker.connect(url, name, logger);
+/**
+ * `--broker`: one Redis (`redis://`, `rediss://`) or a Redis Cluster with sharded pub/sub (`redis+cluster://`).
+ * ioredis is loaded here, only with a broker: without one the primary's heap (and each of its GCs) stays smaller.
+ */
+export async function connectBroker(url: string, name: string, logger: Logger): Promise<RedisBroker> {
+  if (/^rediss?\+cluster:\/\//.test(url.trim())) {
+    const { connectCluster } = await import("./redis-cluster-broker.js");
+    return connectCluster(url, name, logger);
+  }
+  const { RedisBroker } = await import("./redis-broker.js");
+  return RedisBroker.connect(url, name, logger);
 }

@@ -7,9 +7,20 @@ import { countFrames, type FrameRun, frameTopicKey } from "../protocol/bus-frame
 // Its side of `wsfleet status` and /metrics; messages there are publishes (frames), not Redis commands.
 import type { BrokerStatus } from "../protocol/control.js";
 import type { BusUplink } from "./router.js";
+import { PublishSequences, SequenceTracker } from "./sequence.js";
 
 /** Each message on Redis starts with the publishing primary's id, so a fleet skips its own publishes coming back. */
 const ORIGIN_BYTES = 8;
+/** Then the topic's sequence number from that origin (u32 BE), so a receiver counts what it missed; then the frame. */
+const SEQ_BYTES = 4;
+const PREFIX_BYTES = ORIGIN_BYTES + SEQ_BYTES;
+/**
+ * --history's sequenced messages (src/history/redis-store.ts' script PUBLISHes them) start with this prefix: no
+ * fleet's origin (those are random), so every fleet takes them, its own too, and no sequence number: their offsets
+ * are the history's own, gap-checked by the hub's sequencer.
+ */
+export const SEQUENCED_PREFIX = Buffer.alloc(PREFIX_BYTES);
+const SEQUENCED_ORIGIN = SEQUENCED_PREFIX.toString("latin1", 0, ORIGIN_BYTES);
 /** Back-off between reconnection attempts: 100 ms, 200 ms, … capped at 1 s, so delivery resumes within ~1 s. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 /** A broker that does not answer at start within this is as unreachable as one that refuses. */
@@ -53,6 +64,8 @@ type Command = (channel: Buffer, message?: Buffer) => Promise<unknown>;
 export class RedisBroker implements BusUplink {
   private readonly origin = randomBytes(ORIGIN_BYTES);
   private readonly counts = { published: 0, received: 0, dropped: 0, errors: 0, reconnects: 0 };
+  private readonly sequences = new PublishSequences();
+  private readonly heard = new SequenceTracker();
   /** The topics (latin1 keys) this fleet serves: its subscriptions. */
   private readonly topics = new Set<string>();
   /**
@@ -120,23 +133,35 @@ export class RedisBroker implements BusUplink {
   /** Other fleets' publishes, as runs of whole frames, go to `deliver`. */
   onRun(deliver: (run: FrameRun) => void): void {
     this.subscriber.on(this.flavour.message, (_channel: Buffer, message: Buffer) => {
-      if (message.length < ORIGIN_BYTES || this.origin.equals(message.subarray(0, ORIGIN_BYTES))) return;
-      if (this.pending.size > 0 && this.pending.has(frameTopicKey(message, ORIGIN_BYTES))) return;
-      const bytes = message.subarray(ORIGIN_BYTES);
+      if (message.length < PREFIX_BYTES || this.origin.equals(message.subarray(0, ORIGIN_BYTES))) return;
+      const topicKey = frameTopicKey(message, PREFIX_BYTES);
+      if (this.pending.size > 0 && this.pending.has(topicKey)) return;
+      const origin = message.toString("latin1", 0, ORIGIN_BYTES);
+      if (origin !== SEQUENCED_ORIGIN)
+        this.heard.heard(origin, topicKey, message.readUInt32BE(ORIGIN_BYTES), Date.now());
+      const bytes = message.subarray(PREFIX_BYTES);
       const run = { bytes, count: countFrames(bytes) };
       this.counts.received += run.count;
       deliver(run);
     });
   }
 
-  /** One PUBLISH to the topic's channel: the origin id, then the frame as the worker wrote it (auto-pipelined). */
+  /**
+   * One PUBLISH to the topic's channel: the origin id, the topic's sequence number, then the frame as the worker wrote
+   * it (auto-pipelined). A publish dropped here takes its number too, so the receivers count it as lost.
+   */
   publish(topicKey: string, frame: Buffer): void {
+    const seq = this.sequences.next(topicKey, Date.now());
     if (this.publisher.status !== "ready") {
       this.counts.dropped += 1;
       return;
     }
     this.counts.published += 1;
-    this.command("publish", topicKey, Buffer.concat([this.origin, frame])).catch(() => {
+    const message = Buffer.allocUnsafe(PREFIX_BYTES + frame.length);
+    this.origin.copy(message, 0);
+    message.writeUInt32BE(seq, ORIGIN_BYTES);
+    frame.copy(message, PREFIX_BYTES);
+    this.command("publish", topicKey, message).catch(() => {
       this.counts.dropped += 1;
     });
   }
@@ -144,12 +169,15 @@ export class RedisBroker implements BusUplink {
   /** The fleet's first subscriber to a topic: subscribe its channel. */
   serve(topicKey: string): void {
     this.topics.add(topicKey);
+    // Numbering starts afresh: what was heard between an unsubscribe and now (late, of the old subscription) is gone.
+    this.heard.forget(topicKey);
     if (this.subscriber.status === "ready") this.subscribe(topicKey);
   }
 
-  /** Its last one left. */
+  /** Its last one left: what other fleets publish to the topic from here on is not missed. */
   unserve(topicKey: string): void {
     this.topics.delete(topicKey);
+    this.heard.forget(topicKey);
     if (this.subscriber.status === "ready") this.command("unsubscribe", topicKey).catch(() => {});
   }
 
@@ -168,7 +196,15 @@ export class RedisBroker implements BusUplink {
 
   status(): BrokerStatus {
     const channel = this.flavour.channel(this.name, Buffer.from("<topic>")).toString();
-    return { url: redactUrl(this.url), channel, subscriptions: this.topics.size, state: this.state(), ...this.counts };
+    const { url, topics, heard } = this;
+    return {
+      url: redactUrl(url),
+      channel,
+      subscriptions: topics.size,
+      state: this.state(),
+      ...this.counts,
+      lost: heard.lost,
+    };
   }
 
   close(): void {

@@ -100,7 +100,7 @@ function formatBus(status: FleetStatus): string {
   }
   if (broker) {
     lines.push(
-      `broker ${broker.url} (${broker.channel}) ${broker.state}: ${broker.subscriptions} subscriptions, ${broker.published} published, ${broker.received} received, ${broker.dropped} dropped, ${broker.errors} errors, ${broker.reconnects} reconnects`,
+      `broker ${broker.url} (${broker.channel}) ${broker.state}: ${broker.subscriptions} subscriptions, ${broker.published} published, ${broker.received} received, ${broker.dropped} dropped, ${broker.lost} lost, ${broker.errors} errors, ${broker.reconnects} reconnects`,
     );
   }
   return `${lines.join("\n")}\n`;

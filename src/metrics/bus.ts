@@ -55,13 +55,14 @@ export function renderBusMetrics(hub: HubStatus, broker: BrokerStatus | undefine
     }
   }
   if (broker) {
-    const { published, received, dropped, errors, reconnects } = broker;
+    const { published, received, dropped, lost, errors, reconnects } = broker;
     rows.push(
       ["wsfleet_broker_up", "gauge", "1 while the broker is connected.", broker.state === "connected" ? 1 : 0],
       ["wsfleet_broker_subscriptions", "gauge", "Topic channels subscribed on the broker.", broker.subscriptions],
       ["wsfleet_broker_published_total", "counter", "Publishes sent to the broker.", published],
       ["wsfleet_broker_received_total", "counter", "Publishes of other fleets received.", received],
       ["wsfleet_broker_dropped_total", "counter", "Publishes lost while the broker was away.", dropped],
+      ["wsfleet_broker_lost_total", "counter", "Publishes of other fleets missed (gaps in their numbering).", lost],
       ["wsfleet_broker_errors_total", "counter", "Errors of the broker connections.", errors],
       ["wsfleet_broker_reconnects_total", "counter", "Reconnections to the broker.", reconnects],
     );

@@ -173,6 +173,3 @@ export function fleetMetrics(snapshot: () => Promise<FleetSnapshot>, versions: V
     return registry.metrics();
   };
 }
-
-/** The content type of the text exposition. */
-export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;

@@ -1,6 +1,8 @@
 import type { RequestHandler } from "../net/http-server.js";
 import { hasToken } from "../net/http-server.js";
-import { METRICS_CONTENT_TYPE } from "./prometheus.js";
+
+/** The text exposition's content type: prom-client's Registry.PROMETHEUS_CONTENT_TYPE (a unit test checks it), so serving needs no prom-client loaded. */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** GET /metrics: the fleet's counters as the workers last reported them; the token too when one is set. */
 export function metricsHandler(render: () => Promise<string>, token: string | undefined): RequestHandler {

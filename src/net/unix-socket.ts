@@ -17,10 +17,13 @@ export function listenPrivate(socketPath: string): Promise<net.Server> {
   });
 }
 
-/** Connects to a unix socket; rejects if it cannot, and once connected leaves errors to the socket's `close`. */
-export function connectUnix(socketPath: string): Promise<net.Socket> {
+/**
+ * Connects to a unix socket; rejects if it cannot, and once connected leaves errors to the socket's `close`. With
+ * `onread`, every read lands in that one buffer and goes to its callback (no 'data' events, no buffer per read).
+ */
+export function connectUnix(socketPath: string, onread?: net.OnReadOpts): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(socketPath);
+    const socket = net.connect(onread ? { path: socketPath, onread } : { path: socketPath });
     socket.once("connect", () => {
       socket.off("error", reject);
       socket.on("error", () => {});

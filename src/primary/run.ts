@@ -14,7 +14,6 @@ import { createSequencer } from "../history/sequencer.js";
 import type { Logger } from "../log/logger.js";
 import { keepingLines, LogRing } from "../log/ring.js";
 import { renderBusMetrics } from "../metrics/bus.js";
-import { fleetMetrics } from "../metrics/prometheus.js";
 import { metricsHandler } from "../metrics/server.js";
 import { serveHttp } from "../net/http-server.js";
 import { assertPortFree } from "../net/port-check.js";
@@ -236,13 +235,16 @@ export async function runFleet(
     reload: () => primary.reload(),
     upgrade: () => primary.upgrade(),
   });
-  const renderFleetMetrics = fleetMetrics(snapshot, {
+  const versions = {
     wsfleet: version,
     node: process.versions.node,
     haproxy: options.haproxy ? await haproxyVersion(options.haproxy.bin) : undefined,
-  });
+  };
+  // prom-client is loaded at the first scrape: a fleet without --metrics keeps a smaller heap (and cheaper GCs).
+  let renderFleetMetrics: (() => Promise<string>) | undefined;
   // The bus and broker counters live in the primary, beside the workers' (metrics/bus.ts).
   const renderMetrics = async () => {
+    renderFleetMetrics ??= (await import("../metrics/prometheus.js")).fleetMetrics(snapshot, versions);
     const bus = busStatus();
     return (await renderFleetMetrics()) + (bus ? renderBusMetrics(bus, bus.broker) : "");
   };

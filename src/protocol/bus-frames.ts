@@ -97,6 +97,9 @@ export interface FrameRun {
 export class FrameSplitter {
   private pending: Buffer | undefined;
 
+  /** `chunksReused`: the reader reuses one buffer for every chunk, so a partial frame kept for later is copied. */
+  constructor(private readonly chunksReused = false) {}
+
   /** The whole frames now available (possibly none); throws on a length no writer could have produced. */
   push(chunk: Buffer): FrameRun {
     const buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
@@ -111,7 +114,8 @@ export class FrameSplitter {
       offset += LENGTH_BYTES + length;
       count += 1;
     }
-    this.pending = offset === buffer.length ? undefined : buffer.subarray(offset);
+    const rest = offset === buffer.length ? undefined : buffer.subarray(offset);
+    this.pending = rest && this.chunksReused && buffer === chunk ? Buffer.from(rest) : rest;
     return { bytes: buffer.subarray(0, offset), count };
   }
 }

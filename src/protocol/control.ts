@@ -113,6 +113,11 @@ export interface BrokerStatus {
   received: number;
   /** Publishes lost because the broker was unreachable when they were made (at most once). */
   dropped: number;
+  /**
+   * Publishes of other fleets this fleet missed: gaps in an origin's numbering of a topic, as when a Cluster shard
+   * fails over and its new primary has this fleet's subscription only later (at most once; docs/publish.md).
+   */
+  lost: number;
   errors: number;
   reconnects: number;
 }

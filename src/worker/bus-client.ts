@@ -4,10 +4,13 @@ import { FrameSplitter } from "../protocol/bus-frames.js";
 
 /** After a lost connection to the hub; the primary's hub only goes away with the primary, which ends us too. */
 const RECONNECT_DELAY_MS = 100;
+/** What one read of the bus takes at most (libuv's own read size): every read reuses this one buffer. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
  * The worker's end of the fleet bus: one unix socket to the primary's hub. Frames written in one tick leave in one
- * writev (cork until the next tick), and whole runs of frames that arrive are handed to `onRun` in one call.
+ * writev (cork until the next tick), and whole runs of frames that arrive are handed to `onRun` in one call, as views
+ * into the one read buffer (valid during the call).
  */
 export class BusClient {
   private socket: net.Socket | undefined;
@@ -43,13 +46,18 @@ export class BusClient {
   }
 
   private async open(): Promise<void> {
-    const socket = await connectUnix(this.socketPath);
-    const splitter = new FrameSplitter();
-    this.socket = socket;
-    socket.on("data", (chunk: Buffer) => {
-      const run = splitter.push(chunk);
-      if (run.count > 0) this.onRun(run.bytes);
+    const splitter = new FrameSplitter(true);
+    // One buffer for every read, handed over without a 'data' event: onRun uses the frames before the next read.
+    const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    const socket = await connectUnix(this.socketPath, {
+      buffer,
+      callback: (bytes) => {
+        const run = splitter.push(buffer.subarray(0, bytes));
+        if (run.count > 0) this.onRun(run.bytes);
+        return true;
+      },
     });
+    this.socket = socket;
     socket.on("close", () => {
       if (this.socket !== socket) return;
       this.socket = undefined;

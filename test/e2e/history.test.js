@@ -165,6 +165,7 @@ test("--history --broker: Redis lost while running: publishes go on locally and 
   assert.equal(told.recovered, false, "the history before Redis was lost is refused, never a silent gap");
   const status = JSON.parse((await runPrimary(["status", "--pid", String(primary.child.pid), "--json"])).stdout);
   assert.ok(status.bus.history.sequencedLocally >= 1, `counted: ${JSON.stringify(status.bus.history)}`);
+  assert.equal(status.bus.broker.lost, 0, "sequenced messages carry no broker numbering: none counted lost by it");
   for (const ws of [alice, bob, late]) ws.close();
 });
 

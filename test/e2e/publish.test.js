@@ -38,6 +38,32 @@ test("--broker: two fleets on 127.0.0.2 and 127.0.0.3 sharing one Redis are one 
   assert.ok(broker.published > 0 && broker.received > 0, JSON.stringify(broker));
 });
 
+test("--broker: a room left and joined again on the other fleet under traffic; what came between is not counted lost", async (t) => {
+  const redis = await startRedis(t);
+  const [a, b] = await Promise.all([
+    chatFleet(t, { workers: 1, host: "127.0.0.2", broker: redis.url }),
+    chatFleet(t, { workers: 1, host: "127.0.0.3", broker: redis.url }),
+  ]);
+  const publisher = await member(a.urls[0], "teal");
+  let sent = 0;
+  const traffic = setInterval(() => publisher.send(`m${sent++}`), 10);
+  t.after(() => clearInterval(traffic));
+  const subscriptions = (count) => () => statusJson(b.primary.child.pid).bus.broker.subscriptions === count;
+  const heard = [];
+  for (let round = 0; round < 3; round += 1) {
+    const listener = await member(b.urls[0], "teal");
+    assert.ok(await eventually(() => listener.heard.length >= 10, 5000), `round ${round}: the other fleet hears`);
+    listener.close();
+    assert.ok(await eventually(subscriptions(0), 5000), `round ${round}: its broker unsubscribed`);
+    heard.push(listener.heard.length);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  clearInterval(traffic);
+  const receiver = statusJson(b.primary.child.pid).bus.broker;
+  assert.equal(receiver.lost, 0, `heard ${heard} in 3 subscriptions, sent ${sent}: ${JSON.stringify(receiver)}`);
+  publisher.close();
+});
+
 test("--broker: Redis killed and restarted under traffic; workers keep serving, delivery resumes", async (t) => {
   const redis = await startRedis(t);
   const metricsPort = await freePortRange(1);
@@ -62,9 +88,20 @@ test("--broker: Redis killed and restarted under traffic; workers keep serving, 
   const back = sent;
   assert.ok(await eventually(heardAfter(otherFleet, back), 5000), "delivery across fleets resumes");
   clearInterval(traffic);
+  assert.ok(await eventually(heardAfter(otherFleet, sent - 1), 5000), "the last message reaches the other fleet");
   const broker = statusJson(a.primary.child.pid).bus.broker;
   assert.equal(broker.state, "connected");
   assert.ok(broker.reconnects >= 1 && broker.dropped > 0 && broker.errors > 0, JSON.stringify(broker));
+  // What the other fleet missed while Redis was away, it counted: gaps in the publishing fleet's numbering (from the
+  // first message it heard: its subscription may have come after the first few).
+  const numbers = otherFleet.heard.map((line) => Number(line.slice(3)));
+  const missed = numbers.at(-1) - numbers[0] + 1 - numbers.length;
+  const receiver = statusJson(b.primary.child.pid).bus.broker;
+  t.diagnostic(
+    `the other fleet missed ${missed} while Redis was away; counted ${receiver.lost}; publisher ${broker.dropped} dropped`,
+  );
+  assert.ok(missed > 0, `the other fleet missed some: ${missed}`);
+  assert.equal(receiver.lost, missed, JSON.stringify(receiver));
   // The workers' counters reach the primary once a second: wait for the publisher's to show.
   let metrics = "";
   const publishedShown = /^wsfleet_publish_published_total\{worker="websockets-test_00",port="\d+"\} [1-9]\d*$/m;

@@ -35,6 +35,30 @@ test("bus frames: text, binary, an ArrayBuffer and an empty message survive bein
   assert.equal(countFrames(stream), 4);
 });
 
+test("bus frames: a reader that reuses one buffer for every chunk (the worker's) loses no partial frame", () => {
+  const stream = Buffer.concat([encodeFrame("room", "first", false), encodeFrame("room", "second", true)]);
+  for (let cut = 0; cut <= stream.length; cut += 1) {
+    const splitter = new FrameSplitter(true);
+    const reused = Buffer.alloc(stream.length);
+    const read = (part) => {
+      part.copy(reused);
+      const run = splitter.push(reused.subarray(0, part.length));
+      const frames = decodeAll(run.bytes);
+      reused.fill(0xff);
+      return frames;
+    };
+    const frames = [...read(stream.subarray(0, cut)), ...read(stream.subarray(cut))];
+    assert.deepEqual(
+      frames,
+      [
+        ["room", "first", false],
+        ["room", "second", true],
+      ],
+      `cut at ${cut}`,
+    );
+  }
+});
+
 test("bus frames: a length no writer produces is refused; a too long topic is refused", () => {
   const corrupt = Buffer.alloc(8);
   corrupt.writeUInt32BE(1, 0);
@@ -81,6 +105,7 @@ test("status: the publish line sums the workers' counters and adds the hub's dro
           published: 4,
           received: 7,
           dropped: 2,
+          lost: 3,
           errors: 5,
           reconnects: 1,
         },
@@ -92,7 +117,7 @@ test("status: the publish line sums the workers' counters and adds the hub's dro
   assert.deepEqual(lines, [
     "publish: 6 published, 8 delivered from other workers and hosts, 4 dropped; bus: 2 workers connected",
     "routing: 4 topics served (per worker 4/0); 2 kept in their worker; hub 9 sent, 2 skipped",
-    "broker redis://:***@10.0.0.1:6379 (wsfleet:w:<topic>) reconnecting: 4 subscriptions, 4 published, 7 received, 2 dropped, 5 errors, 1 reconnects",
+    "broker redis://:***@10.0.0.1:6379 (wsfleet:w:<topic>) reconnecting: 4 subscriptions, 4 published, 7 received, 2 dropped, 3 lost, 5 errors, 1 reconnects",
   ]);
 });
 

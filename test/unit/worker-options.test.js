@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { Registry } from "prom-client";
 import { validateOptions } from "../../dist/config/validate.js";
 import { WsfleetError } from "../../dist/errors.js";
 import { fleetMetrics } from "../../dist/metrics/prometheus.js";
+import { METRICS_CONTENT_TYPE } from "../../dist/metrics/server.js";
 import { createCounters, sumCounters } from "../../dist/protocol/counters.js";
 import { decodeWorkerEnv, encodeWorkerEnv } from "../../dist/protocol/worker-env.js";
 import { frameLimitBytes } from "../../dist/worker/host.js";
@@ -171,4 +173,8 @@ test("metrics render in Prometheus text format per worker, with states, HAProxy'
   // A second scrape reads the new snapshot: no series left over from the first.
   workers.pop();
   assert.doesNotMatch(await render(), /worker="w_01"/);
+});
+
+test("/metrics is served with prom-client's content type, written out so serving needs no prom-client loaded", () => {
+  assert.equal(METRICS_CONTENT_TYPE, Registry.PROMETHEUS_CONTENT_TYPE);
 });

@@ -4,7 +4,9 @@
  * topics in turn. Per run: deliveries, CPU per publish of the workers and of the primary, and the bytes the primary
  * wrote per publish (its hub's writes to workers, from /proc/<pid>/io). Run against this build and a baseline build
  * (`--baseline <checkout>/dist/primary.js`), it shows what topic routing saves over forwarding every publish to
- * every worker.
+ * every worker. With a broker, the same 4 workers as two fleets of 2 on 127.0.0.2 and 127.0.0.3 sharing one Redis
+ * (`redis://`) or a 3-primary Redis Cluster (`redis+cluster://`, sharded pub/sub), both started here: half of the
+ * topics are then served by the other fleet, through the broker.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -13,11 +15,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { openWebSocket } from "../connection.js";
 import { buildMaskedFrame, OPCODE_TEXT } from "../frames.js";
 import { cpuByRole } from "../proc.js";
-import { startFleet } from "../targets/broadcast-common.js";
+import { startFleet, startRedis, startRedisCluster } from "../targets/broadcast-common.js";
 import { stopAll } from "../targets/children.js";
 import { BENCH_DIR } from "../targets/paths.js";
 
 const DRAIN_MS = 1500;
+/** Warm-up rounds (one publish per topic each) until one is delivered whole: the subscriptions have settled. */
+const WARM_UP_ROUNDS = 5;
 const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "-");
 
 /** write(2) bytes of a process so far (wchar: what it asked to write, sockets included). */
@@ -51,8 +55,8 @@ function frameCounter(onFrame) {
 }
 
 /**
- * `running`: { endpoints: [{host, port}] (one per worker), primaryPid, collect() → [{pid, role}] }. Resolves with
- * one result.
+ * `running`: { endpoints: [{host, port}] (one per worker), primaryPids, collect() → [{pid, role}] (roles: worker,
+ * manager for the publishing fleet's primary, manager-b for the other's, redis) }. Resolves with one result.
  */
 async function runManyTopics(running, { topics, publishesPerSecond, durationS, messageBytes }) {
   const { endpoints } = running;
@@ -76,12 +80,20 @@ async function runManyTopics(running, { topics, publishesPerSecond, durationS, m
     publisher.socket.write(buildMaskedFrame(OPCODE_TEXT, Buffer.from(`t${next % topics} ${filler}`)));
     next += 1;
   };
-  // Subscriptions reach the hub asynchronously; one publish per topic first, not measured, lets them settle.
-  for (let i = 0; i < topics; i += 1) publish();
-  await sleep(2000);
+  // Subscriptions reach the hub (and the broker) asynchronously; rounds of one publish per topic, not measured, until
+  // one is delivered whole let them settle.
+  let warmedUp = false;
+  for (let round = 0; round < WARM_UP_ROUNDS && !warmedUp; round += 1) {
+    const before = delivered;
+    for (let i = 0; i < topics; i += 1) publish();
+    await sleep(2000);
+    warmedUp = delivered - before === topics;
+  }
+  if (!warmedUp) throw new Error(`a warm-up round of ${topics} publishes was never delivered whole`);
   const processes = running.collect();
   const cpuStart = cpuByRole(processes);
-  const bytesStart = writtenBytes(running.primaryPid);
+  const primariesBytes = () => running.primaryPids.reduce((total, pid) => total + writtenBytes(pid), 0);
+  const bytesStart = primariesBytes();
   const deliveredStart = delivered;
   const startedAt = performance.now();
   let published = 0;
@@ -100,7 +112,7 @@ async function runManyTopics(running, { topics, publishesPerSecond, durationS, m
   await sleep(DRAIN_MS);
   const cpuEnd = cpuByRole(processes);
   const cpuUsByRole = Object.fromEntries(Object.keys(cpuEnd).map((role) => [role, cpuEnd[role] - cpuStart[role]]));
-  const primaryBytes = writtenBytes(running.primaryPid) - bytesStart;
+  const primaryBytes = primariesBytes() - bytesStart;
   for (const socket of sockets) socket.destroy();
   return {
     topics,
@@ -109,19 +121,58 @@ async function runManyTopics(running, { topics, publishesPerSecond, durationS, m
     deliveredShare: published === 0 ? 0 : (delivered - deliveredStart) / published,
     workerCpuUsPerPublish: (cpuUsByRole.worker ?? 0) / published,
     primaryCpuUsPerPublish: (cpuUsByRole.manager ?? 0) / published,
+    otherPrimaryCpuUsPerPublish: (cpuUsByRole["manager-b"] ?? 0) / published,
+    redisCpuUsPerPublish: (cpuUsByRole.redis ?? 0) / published,
     primaryBytesPerPublish: primaryBytes / published,
   };
 }
 
+/** One fleet of 4 workers on 127.0.0.1 with the embedded bus, on `primary` (this build when undefined). */
+async function embeddedFleet(ctx, primary) {
+  const fleet = await startFleet(ctx, { name: "wsfleet", host: "127.0.0.1", workers: 4, primary });
+  return { endpoints: fleet.endpoints, primaryPids: [fleet.primaryPid], collect: fleet.pids };
+}
+
+/** Two fleets of 2 workers, on 127.0.0.2 and 127.0.0.3, sharing `broker` ({ url, pids }). */
+async function twoFleets(ctx, broker) {
+  const a = await startFleet(ctx, { name: "wsfleet-a", host: "127.0.0.2", workers: 2, broker: broker.url });
+  const b = await startFleet(ctx, { name: "wsfleet-b", host: "127.0.0.3", workers: 2, broker: broker.url });
+  return {
+    endpoints: [...a.endpoints, ...b.endpoints],
+    primaryPids: [a.primaryPid, b.primaryPid],
+    collect: () => [
+      ...a.pids(),
+      ...b.pids().map((p) => ({ ...p, role: p.role === "manager" ? "manager-b" : p.role })),
+      ...broker.pids.map((pid) => ({ pid, role: "redis" })),
+    ],
+  };
+}
+
+async function singleRedis(ctx) {
+  const redis = await startRedis(ctx);
+  return { url: redis.url, pids: [redis.pid] };
+}
+
 /**
- * `node bench/broadcast.js --many-topics [--baseline <checkout>/dist/primary.js] [--quick]`: 10,000 topics on 4 workers, one subscriber
- * each, publishes spread evenly (lib/scenarios/many-topics.js), on this build and, with --baseline, on another.
+ * `node bench/broadcast.js --many-topics [--baseline <checkout>/dist/primary.js] [--quick]`: 10,000 topics on 4
+ * workers, one subscriber each, publishes spread evenly (lib/scenarios/many-topics.js): the embedded bus on this
+ * build and, with --baseline, on another; then two fleets of 2 workers on one Redis and on a 3-primary Redis Cluster.
  */
 export async function manyTopicsReport(argv) {
   const quick = argv.includes("--quick");
   const baseline = argv.indexOf("--baseline");
-  const builds = [{ label: "this build", primary: undefined }];
-  if (baseline !== -1) builds.push({ label: `baseline ${argv[baseline + 1]}`, primary: argv[baseline + 1] });
+  const setups = [{ label: "embedded, 1 fleet × 4 workers", start: (ctx) => embeddedFleet(ctx, undefined) }];
+  if (baseline !== -1) {
+    const primary = argv[baseline + 1];
+    setups.push({ label: `embedded, baseline ${primary}`, start: (ctx) => embeddedFleet(ctx, primary) });
+  }
+  setups.push(
+    { label: "redis://, 2 fleets × 2 workers", start: async (ctx) => twoFleets(ctx, await singleRedis(ctx)) },
+    {
+      label: "redis+cluster:// (3 primaries), 2 fleets × 2 workers",
+      start: async (ctx) => twoFleets(ctx, await startRedisCluster(ctx, 3)),
+    },
+  );
   const settings = {
     topics: quick ? 2000 : 10_000,
     publishesPerSecond: 2000,
@@ -131,26 +182,28 @@ export async function manyTopicsReport(argv) {
   const rows = [
     `${settings.topics} topics, 4 workers, one subscriber per topic, ${settings.publishesPerSecond} publishes/s for ${settings.durationS} s from worker 0, topics in turn; ${os.cpus().length} cores shared with the client.`,
     "",
-    "| build | publishes | delivered share | workers µs/publish | primary µs/publish | primary bytes written/publish |",
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    "| setup | publishes | delivered share | workers µs/publish | primaries µs/publish (publishing + other) | primaries bytes written/publish | redis µs/publish |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   const results = [];
-  for (const build of builds) {
+  for (const setup of setups) {
     const ctx = { dir: mkdtempSync(`${os.tmpdir()}/wsfleet-bench-topics-`), children: [], cleanups: [] };
     let pids = [];
     try {
-      const fleet = await startFleet(ctx, { name: "wsfleet", host: "127.0.0.1", workers: 4, primary: build.primary });
-      pids = fleet.pids().map((p) => p.pid);
-      const r = await runManyTopics(
-        { endpoints: fleet.endpoints, primaryPid: fleet.primaryPid, collect: fleet.pids },
-        settings,
-      );
-      results.push({ build: build.label, ...r });
+      const running = await setup.start(ctx);
+      pids = running.collect().map((p) => p.pid);
+      const r = await runManyTopics(running, settings);
+      results.push({ setup: setup.label, ...r });
+      const primaries =
+        running.primaryPids.length === 1
+          ? fmt(r.primaryCpuUsPerPublish)
+          : `${fmt(r.primaryCpuUsPerPublish + r.otherPrimaryCpuUsPerPublish)} (${fmt(r.primaryCpuUsPerPublish)} + ${fmt(r.otherPrimaryCpuUsPerPublish)})`;
+      const redis = running.primaryPids.length === 1 ? "-" : fmt(r.redisCpuUsPerPublish);
       rows.push(
-        `| ${build.label} | ${r.publishes} | ${fmt(100 * r.deliveredShare, 2)} % | ${fmt(r.workerCpuUsPerPublish)} | ${fmt(r.primaryCpuUsPerPublish)} | ${fmt(r.primaryBytesPerPublish, 0)} |`,
+        `| ${setup.label} | ${r.publishes} | ${fmt(100 * r.deliveredShare, 2)} % | ${fmt(r.workerCpuUsPerPublish)} | ${primaries} | ${fmt(r.primaryBytesPerPublish, 0)} | ${redis} |`,
       );
     } catch (error) {
-      rows.push(`| ${build.label} | failed: ${error.message} | | | | |`);
+      rows.push(`| ${setup.label} | failed: ${error.message} | | | | | |`);
     } finally {
       await stopAll(ctx, pids);
       rmSync(ctx.dir, { recursive: true, force: true });

@@ -1,4 +1,8 @@
-/** What the broadcast targets share: a real redis-server, TCP readiness on any loopback address, wsfleet fleets. */
+/**
+ * What the broadcast targets share: a real redis-server (or a Redis Cluster), TCP readiness on any loopback address,
+ * wsfleet fleets.
+ */
+import { spawnSync } from "node:child_process";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePortRange } from "../ports.js";
@@ -48,11 +52,46 @@ export async function startRedis(ctx) {
   return { url: `redis://127.0.0.1:${port}`, pid: child.pid };
 }
 
+/**
+ * A Redis Cluster of `masters` primaries (no replicas) on free ports of 127.0.0.1, persistence off, made with
+ * `redis-cli --cluster create`; its nodes are children of `ctx`, stopped with the rest. Resolves with its
+ * `redis+cluster://` URL and the nodes' pids.
+ */
+export async function startRedisCluster(ctx, masters = 3) {
+  // Data ports, then each node's cluster bus port (Redis' default, port + 10000, could be taken).
+  const base = await freePortRange(2 * masters);
+  const ports = Array.from({ length: masters }, (_, i) => base + i);
+  const pids = ports.map((port, i) => {
+    const args = ["--port", String(port), "--cluster-port", String(base + masters + i), "--bind", "127.0.0.1"];
+    args.push("--cluster-enabled", "yes", "--cluster-config-file", `${ctx.dir}/nodes-${port}.conf`);
+    args.push("--dir", ctx.dir, "--save", "", "--appendonly", "no");
+    return spawnLogged(ctx, `redis-${port}`, "redis-server", args).pid;
+  });
+  await waitForTcp(ports.map((port) => ({ host: "127.0.0.1", port })));
+  const cli = (port, ...args) => spawnSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8" });
+  const nodes = ports.map((port) => `127.0.0.1:${port}`);
+  const create = cli(ports[0], "--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes");
+  if (create.status !== 0) throw new Error(`redis-cli --cluster create: ${create.stdout}${create.stderr}`);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!ports.every((port) => /cluster_state:ok/.test(cli(port, "cluster", "info").stdout))) {
+    if (Date.now() > deadline) throw new Error("the cluster did not reach cluster_state:ok");
+    await sleep(100);
+  }
+  return { url: `redis+cluster://${nodes.join(",")}`, pids };
+}
+
+/**
+ * Node's own options for the fleets' primaries (their workers inherit them: fork passes execArgv), for profiling:
+ * `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node bench/broadcast.js …` (NODE_OPTIONS refuses --cpu-prof).
+ */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+
 /** A wsfleet fleet of the broadcast app; its workers' ports are the subscribers' endpoints. */
 export async function startFleet(ctx, { name, host, workers, broker, history, primary: primaryPath = PRIMARY }) {
   const basePort = await freePortRange(workers);
   const args = ["--workers", String(workers), "--base-port", String(basePort), "--host", host, "--start-secs", "0"];
   const primary = spawnLogged(ctx, name, process.execPath, [
+    ...NODE_ARGS,
     primaryPath,
     ...args,
     "--app",
