@@ -109,6 +109,12 @@ module.exports = {
       { path: "^src/(fleet|haproxy|cli|primary|worker|apps|api|supervise|config|metrics|dashboard|tls)/" },
     ),
     forbid(
+      "history-is-the-sequencer-and-recovery",
+      "history/ (the stores, the hub's sequencers, the worker's recovery) uses protocol/ frames (and the Redis store the broker's pub/sub flavours), nothing else of ours: bus/ and worker/ hand it its sockets.",
+      { path: "^src/history/" },
+      { path: "^src/", pathNot: "^src/(history/|protocol/|bus/redis-(cluster-)?broker[.]ts$)" },
+    ),
+    forbid(
       "admission-decides-who-may-connect",
       "admission/ (Origin, limits, authorize, the per-address ledger) is used by the worker and the primary alike; it knows neither.",
       { path: "^src/admission/" },

@@ -52,12 +52,16 @@ const repetitionsAt = process.argv.indexOf("--repetitions");
 /** Each target is measured this many times, the order rotated each time; figures are median [lowest–highest]. */
 const REPETITIONS = repetitionsAt === -1 ? (quick || busCost ? 1 : 3) : Number(process.argv[repetitionsAt + 1]);
 if (!Number.isInteger(REPETITIONS) || REPETITIONS < 1) throw new Error("--repetitions takes a whole number ≥ 1");
+/** --history: the wsfleet rows again with --history 1000 beside them, same run (issue 21: ≤ 1.15× the CPU per delivery). */
+const withHistory = process.argv.includes("--history");
 const TARGETS = [
   broadcastUwsTarget(1),
   broadcastUwsTarget(2),
   broadcastWsfleetTarget(1),
   broadcastWsfleetTarget(2),
+  ...(withHistory ? [broadcastWsfleetTarget(2, { history: 1000 })] : []),
   broadcastWsfleetRedisTarget(),
+  ...(withHistory ? [broadcastWsfleetRedisTarget({ history: 1000 })] : []),
   broadcastSocketioClusterTarget(),
   broadcastSocketioRedisTarget(),
 ]

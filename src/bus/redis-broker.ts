@@ -14,6 +14,13 @@ const ORIGIN_BYTES = 8;
 /** Then the topic's sequence number from that origin (u32 BE), so a receiver counts what it missed; then the frame. */
 const SEQ_BYTES = 4;
 const PREFIX_BYTES = ORIGIN_BYTES + SEQ_BYTES;
+/**
+ * --history's sequenced messages (src/history/redis-store.ts' script PUBLISHes them) start with this prefix: no
+ * fleet's origin (those are random), so every fleet takes them, its own too, and no sequence number: their offsets
+ * are the history's own, gap-checked by the hub's sequencer.
+ */
+export const SEQUENCED_PREFIX = Buffer.alloc(PREFIX_BYTES);
+const SEQUENCED_ORIGIN = SEQUENCED_PREFIX.toString("latin1", 0, ORIGIN_BYTES);
 /** Back-off between reconnection attempts: 100 ms, 200 ms, … capped at 1 s, so delivery resumes within ~1 s. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 /** A broker that does not answer at start within this is as unreachable as one that refuses. */
@@ -37,7 +44,7 @@ export interface PubSubFlavour {
   channel(name: string, topic: Buffer): Buffer;
 }
 
-const PLAIN_PUB_SUB: PubSubFlavour = {
+export const PLAIN_PUB_SUB: PubSubFlavour = {
   publish: "publish",
   subscribe: "subscribe",
   unsubscribe: "unsubscribe",
@@ -130,7 +137,8 @@ export class RedisBroker implements BusUplink {
       const topicKey = frameTopicKey(message, PREFIX_BYTES);
       if (this.pending.size > 0 && this.pending.has(topicKey)) return;
       const origin = message.toString("latin1", 0, ORIGIN_BYTES);
-      this.heard.heard(origin, topicKey, message.readUInt32BE(ORIGIN_BYTES), Date.now());
+      if (origin !== SEQUENCED_ORIGIN)
+        this.heard.heard(origin, topicKey, message.readUInt32BE(ORIGIN_BYTES), Date.now());
       const bytes = message.subarray(PREFIX_BYTES);
       const run = { bytes, count: countFrames(bytes) };
       this.counts.received += run.count;
@@ -179,6 +187,11 @@ export class RedisBroker implements BusUplink {
    */
   resubscribe(): void {
     for (const topic of this.topics) this.command("subscribe", topic).catch(() => {});
+  }
+
+  /** --history: the connection the Redis store runs its scripts on, the pub/sub flavour, and whether Redis is up. */
+  historyAccess(): { client: Redis | Cluster; flavour: PubSubFlavour; ready: () => boolean } {
+    return { client: this.publisher, flavour: this.flavour, ready: () => this.publisher.status === "ready" };
   }
 
   status(): BrokerStatus {

@@ -22,7 +22,7 @@ const RESUBSCRIBE_SETTLE_MS = 1000;
  * bus. A channel per topic, the topic in a hash tag (`wsfleet:<name>:{<topic>}`), so keys of the same topic (its
  * history, say `wsfleet:<name>:{<topic>}:log`) are on the same shard.
  */
-const SHARDED_PUB_SUB: PubSubFlavour = {
+export const SHARDED_PUB_SUB: PubSubFlavour = {
   publish: "spublish",
   subscribe: "ssubscribe",
   unsubscribe: "sunsubscribe",

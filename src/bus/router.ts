@@ -1,4 +1,15 @@
-import { encodeNotice, type FrameRun, frameKind, ROUTE, scanFrames } from "../protocol/bus-frames.js";
+import type { BrokerSequencer, SequencerPorts } from "../history/broker-sequencer.js";
+import type { Sequencer } from "../history/sequencer.js";
+import {
+  encodeNotice,
+  type FrameRun,
+  frameBody,
+  frameIsBinary,
+  frameKind,
+  HISTORY,
+  ROUTE,
+  scanFrames,
+} from "../protocol/bus-frames.js";
 import { type Notify, TopicRoutes } from "./routing.js";
 
 /** A worker has this much of the bus queued and unread: it loses what comes next (at most once, counted). */
@@ -62,9 +73,13 @@ export class BusRouter {
   private readonly outboxes = new Map<BusPeer, Outbox>();
   private touched: Outbox[] = [];
   private uplink: BusUplink | undefined;
+  /** --history: publishes come as HISTORY.PUBLISH, get their offset here and go to every serving worker, its own too. */
+  private sequencer: Sequencer | undefined;
+  /** --history with --broker: Redis sequences; the embedded sequencer only while Redis is away. */
+  private brokerSequencer: BrokerSequencer<Outbox> | undefined;
   private readonly notify: Notify<Outbox> = (box, topic, wanted) => {
-    // With a broker every worker sends everything already (other hosts may serve any topic).
-    if (this.uplink) return;
+    // With a broker, or with --history, every worker sends everything already (other hosts may serve any topic).
+    if (this.uplink || this.sequencer) return;
     if (!wanted) box.muted.set(topic, (box.muted.get(topic) ?? 0) + 1);
     this.enqueue(box, encodeNotice(wanted ? ROUTE.WANTED : ROUTE.UNWANTED, Buffer.from(topic, "latin1")));
   };
@@ -75,6 +90,26 @@ export class BusRouter {
     for (const topic of this.routes.allTopics()) uplink.serve(topic);
     for (const box of this.outboxes.values()) this.enqueue(box, encodeNotice(ROUTE.WANT_ALL, ""));
     this.flush();
+  }
+
+  /** --history, set before any worker joins. */
+  sequenceWith(sequencer: Sequencer): void {
+    this.sequencer = sequencer;
+  }
+
+  /** --history with --broker: `make` gets the router's side (whom a topic is served by, queueing, flushing). */
+  sequenceThroughBroker(make: (ports: SequencerPorts<Outbox>) => BrokerSequencer<Outbox>): BrokerSequencer<Outbox> {
+    this.brokerSequencer = make({
+      servers: (topic) => this.routes.serversOf(topic),
+      send: (box, frame) => this.enqueue(box, frame),
+      stage: (box, bytes, start, end) => {
+        this.stage(box, bytes, start, end);
+        this.counts.sent += 1;
+      },
+      serve: (box, topic) => this.serve(box, topic),
+      flush: () => this.flush(),
+    });
+    return this.brokerSequencer;
   }
 
   join(peer: BusPeer): void {
@@ -90,7 +125,11 @@ export class BusRouter {
     const box = this.outboxes.get(peer);
     if (!box) return;
     this.outboxes.delete(peer);
-    for (const topic of this.routes.leave(box, this.notify)) this.uplink?.unserve(topic);
+    for (const topic of this.routes.leave(box, this.notify)) {
+      this.uplink?.unserve(topic);
+      this.sequencer?.served(topic, false);
+      this.brokerSequencer?.served(topic, false);
+    }
     this.flush();
   }
 
@@ -100,7 +139,14 @@ export class BusRouter {
     const { bytes } = run;
     scanFrames(bytes, (start, end, kind, topic) => {
       if (kind !== 0) {
-        if (source) this.notice(source, kind, topic);
+        if (!source) {
+          if (kind === HISTORY.MESSAGE)
+            this.brokerSequencer?.live(topic, bytes, start, end, frameBody(bytes, start, end));
+          return;
+        }
+        if (kind === HISTORY.PUBLISH) this.sequence(source, topic, bytes, start, end);
+        else if (kind === HISTORY.RECOVER) this.recover(source, topic, frameBody(bytes, start, end));
+        else this.notice(source, kind, topic);
         return;
       }
       const stale = source !== undefined && source.muted.size > 0 && source.muted.has(topic);
@@ -128,12 +174,80 @@ export class BusRouter {
     return this.routes.servedTopics;
   }
 
+  /**
+   * --history: the publish gets its offset and goes, as one MESSAGE frame, to every worker serving the topic (the
+   * publisher's own too: its subscribers see the same order as everyone's); the publisher is told its position.
+   */
+  private sequence(source: Outbox, topic: string, bytes: Buffer, start: number, end: number): void {
+    const topicBytes = Buffer.from(topic, "latin1");
+    if (this.brokerSequencer) {
+      this.counts.forwarded += 1;
+      this.brokerSequencer.publish(
+        source,
+        topicBytes,
+        topic,
+        frameBody(bytes, start, end),
+        frameIsBinary(bytes, start),
+      );
+      return;
+    }
+    const sequencer = this.sequencer;
+    if (!sequencer) return;
+    const { message, published } = sequencer.publish(
+      topicBytes,
+      topic,
+      frameBody(bytes, start, end),
+      frameIsBinary(bytes, start),
+    );
+    const servers = this.routes.serversOf(topic);
+    let targets = 0;
+    if (servers) {
+      for (const box of servers) {
+        this.enqueue(box, message);
+        targets += 1;
+      }
+    }
+    this.enqueue(source, published);
+    this.counts.forwarded += 1;
+    this.counts.sent += targets;
+    this.counts.skipped += this.outboxes.size - targets;
+  }
+
+  /**
+   * --history: "the messages after since". The worker is made a server of the topic first, and the answer goes in the
+   * same stream as the topic's MESSAGEs: every later one comes after it, none is in both (the seam).
+   */
+  private recover(box: Outbox, topic: string, body: Buffer): void {
+    if (this.brokerSequencer) {
+      this.brokerSequencer.recover(box, Buffer.from(topic, "latin1"), topic, body);
+      return;
+    }
+    const sequencer = this.sequencer;
+    if (!sequencer) return;
+    const { answer, subscribes } = sequencer.recover(Buffer.from(topic, "latin1"), topic, body);
+    if (subscribes) this.serve(box, topic);
+    this.enqueue(box, answer);
+  }
+
+  private serve(box: Outbox, topic: string): void {
+    if (!this.routes.serve(box, topic, this.notify)) return;
+    this.uplink?.serve(topic);
+    this.sequencer?.served(topic, true);
+  }
+
+  private unserve(box: Outbox, topic: string): void {
+    if (!this.routes.unserve(box, topic, this.notify)) return;
+    this.uplink?.unserve(topic);
+    this.sequencer?.served(topic, false);
+    this.brokerSequencer?.served(topic, false);
+  }
+
   private notice(box: Outbox, kind: number, topic: string): void {
     if (kind === ROUTE.SERVE) {
-      if (this.routes.serve(box, topic, this.notify)) this.uplink?.serve(topic);
+      this.serve(box, topic);
       this.enqueue(box, encodeNotice(ROUTE.SERVED, Buffer.from(topic, "latin1")));
     } else if (kind === ROUTE.UNSERVE) {
-      if (this.routes.unserve(box, topic, this.notify)) this.uplink?.unserve(topic);
+      this.unserve(box, topic);
     } else if (kind === ROUTE.UNWANTED_SEEN) {
       const left = (box.muted.get(topic) ?? 1) - 1;
       if (left > 0) box.muted.set(topic, left);

@@ -88,9 +88,17 @@ export async function runClient(url: string, io: ClientIo): Promise<number> {
   });
   rl.prompt();
   const ws = new WebSocket(url, { ca: url.startsWith("wss") ? systemCa(io.caFile) : undefined });
+  // Listening from the start: what a server sends at once (a recovery, --history) may come in the handshake's read,
+  // and ws emits it right after "open", before an awaiting caller would run.
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    output.write(duringInput(isBinary ? `< (binary) ${data.toString("hex")}` : `< ${data.toString("utf8")}`));
+  });
   try {
     await new Promise<void>((resolve, reject) => {
-      ws.once("open", resolve);
+      ws.once("open", () => {
+        output.write(duringInput(`Connected to ${url}.`));
+        resolve();
+      });
       ws.once("error", reject);
     });
   } catch (error) {
@@ -98,10 +106,6 @@ export async function runClient(url: string, io: ClientIo): Promise<number> {
     rl.close();
     return 1;
   }
-  output.write(duringInput(`Connected to ${url}.`));
-  ws.on("message", (data: Buffer, isBinary: boolean) => {
-    output.write(duringInput(isBinary ? `< (binary) ${data.toString("hex")}` : `< ${data.toString("utf8")}`));
-  });
   ws.on("error", () => {});
   const closed = new Promise<[number, string]>((resolve) =>
     ws.once("close", (code: number, reason: Buffer) => resolve([code, reason.toString("utf8")])),

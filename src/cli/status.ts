@@ -88,7 +88,16 @@ function formatBus(status: FleetStatus): string {
     `publish: ${totals.published} published, ${totals.delivered} delivered from other workers and hosts, ${totals.dropped + bus.dropped} dropped; bus: ${bus.workers} workers connected`,
     `routing: ${bus.topics} topics served (per worker ${servedPerWorker(status)}); ${totals.kept} kept in their worker; hub ${bus.sent} sent, ${bus.skipped} skipped`,
   ];
-  const { broker } = bus;
+  const { history, broker } = bus;
+  if (history) {
+    const local =
+      history.sequencedLocally === undefined
+        ? ""
+        : `; broker: ${history.sequencedLocally} sequenced here while Redis was away, ${history.filledFromStore ?? 0} missed on pub/sub filled from Redis, ${history.lostOnPubSub ?? 0} lost`;
+    lines.push(
+      `history: ${history.topics} topics, ${history.messages} messages (${history.bytes} bytes) kept; ${history.sequenced} sequenced, ${history.recovered} recovered, ${history.notRecovered} not recovered, ${history.expired} expired${local}`,
+    );
+  }
   if (broker) {
     lines.push(
       `broker ${broker.url} (${broker.channel}) ${broker.state}: ${broker.subscriptions} subscriptions, ${broker.published} published, ${broker.received} received, ${broker.dropped} dropped, ${broker.lost} lost, ${broker.errors} errors, ${broker.reconnects} reconnects`,

@@ -264,6 +264,33 @@ export const SETTINGS = {
     commands: RUN,
     parse: parseBrokerUrl,
   }),
+  history: setting({
+    flags: "--history <n>",
+    help: "keep the last _n_ messages of every topic, give each publish a per-topic offset, and let `fleet.subscribe(ws, topic, since)` recover what a reconnecting client missed ([recovery](recovery.md)); 0 = off",
+    default: "0",
+    commands: RUN,
+    parse: (value, option) =>
+      parseInteger(
+        option,
+        value,
+        0,
+        1_000_000,
+        "how many messages of each topic to keep, from 0 (off) to 1000000, for example --history 1000",
+      ),
+  }),
+  historyTtl: setting({
+    flags: "--history-ttl <s>",
+    help: "a topic with no subscriber and no publish for this long loses its history (and gets a new epoch) ([recovery](recovery.md))",
+    default: "300",
+    commands: RUN,
+    parse: (value, option) =>
+      parseSeconds(
+        option,
+        value,
+        1,
+        "seconds an idle topic keeps its history, at least 1, for example --history-ttl 300",
+      ),
+  }),
   maxPayload: setting({
     flags: "--max-payload <bytes>",
     help: "largest message accepted (python `websockets`' `max_size`); larger ones close with 1009; `KiB`/`MiB` allowed",

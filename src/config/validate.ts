@@ -70,6 +70,26 @@ export interface TlsOptions {
   readonly keyFile: string | undefined;
 }
 
+/** `--history <n>` and `--history-ttl <s>`. */
+interface HistoryOptions {
+  readonly size: number;
+  readonly ttlSecs: number;
+}
+
+/** `--history` is for the built-in worker's `fleet.publish`: an --exec program has no fleet handle. */
+function validateHistory(raw: RawOptions, worker: WorkerKind): HistoryOptions | undefined {
+  const size = required(raw, "history");
+  if (size === 0) return undefined;
+  if (worker.kind === "exec") {
+    throw invalidOption(
+      "--history",
+      raw.history,
+      "it without --exec: the history is of fleet.publish, for apps run by the built-in worker (--app)",
+    );
+  }
+  return Object.freeze({ size, ttlSecs: required(raw, "historyTtl") });
+}
+
 /** Every setting of a fleet, validated once at start and frozen. */
 export interface Options {
   readonly fleet: FleetOptions;
@@ -84,6 +104,8 @@ export interface Options {
   readonly haproxy: HaproxyOptions | undefined;
   /** --broker: the Redis URL through which `fleet.publish` reaches other fleets of the same name. */
   readonly broker: string | undefined;
+  /** --history: every topic's last `size` messages and offsets; undefined: off. */
+  readonly history: HistoryOptions | undefined;
   /** Set with --tls-cert: wss:// at HAProxy's frontend (--haproxy) or in the built-in workers. */
   readonly tls: TlsOptions | undefined;
   /** --max-conns-per-ip, --handshake-rate: by HAProxy's stick tables with --haproxy, else by the primary's ledger. */
@@ -277,6 +299,7 @@ export function validateOptions(raw: RawOptions, defaults: OptionDefaults): Opti
     dashboard: validateDashboardOptions(raw),
     haproxy,
     broker,
+    history: validateHistory(raw, worker),
     tls,
     addressLimits: admission.addressLimits,
   });

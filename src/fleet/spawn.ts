@@ -10,6 +10,8 @@ export type Spawner = (slot: Slot) => ChildProcess;
 export interface WorkerSockets {
   readonly busPath: string | undefined;
   readonly ledgerPath: string | undefined;
+  /** `--history <n>` (0: off): the bus's publishes are sequenced by the hub, and subscribers can recover. */
+  readonly history?: number | undefined;
 }
 
 /** What every worker, built-in or --exec, finds in its environment; `marker` names the primary for the orphan guard. */

@@ -10,6 +10,50 @@ export function renderBusMetrics(hub: HubStatus, broker: BrokerStatus | undefine
     ["wsfleet_bus_skipped_total", "counter", "Copies not sent: the worker does not serve the topic.", hub.skipped],
     ["wsfleet_bus_dropped_total", "counter", "Publishes a worker missed: it had 64 MiB unread.", hub.dropped],
   ];
+  const { history } = hub;
+  if (history) {
+    rows.push(
+      ["wsfleet_history_topics", "gauge", "Topics with a history kept (--history).", history.topics],
+      ["wsfleet_history_messages", "gauge", "Messages kept in the history, over every topic.", history.messages],
+      ["wsfleet_history_bytes", "gauge", "Payload bytes kept in the history.", history.bytes],
+      ["wsfleet_history_sequenced_total", "counter", "Publishes given an offset.", history.sequenced],
+      [
+        "wsfleet_history_recovered_total",
+        "counter",
+        "Recoveries answered with every message asked for.",
+        history.recovered,
+      ],
+      [
+        "wsfleet_history_not_recovered_total",
+        "counter",
+        "Recoveries refused: the client must resync.",
+        history.notRecovered,
+      ],
+      ["wsfleet_history_expired_total", "counter", "Topics dropped by --history-ttl.", history.expired],
+    );
+    if (history.sequencedLocally !== undefined) {
+      rows.push(
+        [
+          "wsfleet_history_sequenced_locally_total",
+          "counter",
+          "Publishes sequenced here while Redis was away.",
+          history.sequencedLocally,
+        ],
+        [
+          "wsfleet_history_lost_on_pubsub_total",
+          "counter",
+          "Messages missing from the broker's live stream that Redis no longer had.",
+          history.lostOnPubSub ?? 0,
+        ],
+        [
+          "wsfleet_history_filled_total",
+          "counter",
+          "Messages missed on pub/sub, read from Redis.",
+          history.filledFromStore ?? 0,
+        ],
+      );
+    }
+  }
   if (broker) {
     const { published, received, dropped, lost, errors, reconnects } = broker;
     rows.push(

@@ -9,6 +9,8 @@ import { Fleet } from "../fleet/fleet.js";
 import { workerSpawner } from "../fleet/spawn.js";
 import { HaproxyBalancer } from "../haproxy/balancer.js";
 import { haproxyVersion } from "../haproxy/check.js";
+import { redisHistory } from "../history/redis-history.js";
+import { createSequencer } from "../history/sequencer.js";
 import type { Logger } from "../log/logger.js";
 import { keepingLines, LogRing } from "../log/ring.js";
 import { renderBusMetrics } from "../metrics/bus.js";
@@ -131,10 +133,12 @@ export async function runFleet(
     throw error;
   });
   const busPath = path.join(runtimeDir, BUS_SOCKET);
-  const hub = fleetOptions.worker.kind === "builtin" ? await BusHub.listen(busPath) : undefined;
+  const hub =
+    fleetOptions.worker.kind === "builtin" ? await BusHub.listen(busPath, createSequencer(options.history)) : undefined;
   if (hub && broker) {
     hub.connectUplink(broker);
     broker.onRun((run) => hub.deliver(run));
+    if (options.history) hub.sequenceThroughBroker(...redisHistory(broker, fleetOptions.name, options.history));
   }
   const addressLimits = await startAddressLimits(options, runtimeDir);
   // With --haproxy, HAProxy terminates TLS and the workers stay plain on loopback.
@@ -142,7 +146,7 @@ export async function runFleet(
     workerSpawner(
       each.fleet,
       guard.marker,
-      { busPath: hub ? busPath : undefined, ledgerPath: addressLimits?.ledgerPath },
+      { busPath: hub ? busPath : undefined, ledgerPath: addressLimits?.ledgerPath, history: options.history?.size },
       each.haproxy ? undefined : certificates?.pemFile,
       each.haproxy !== undefined,
     );

@@ -36,6 +36,23 @@ export const ROUTE = {
   /** Worker → hub, after an UNWANTED: this worker's publishes of the topic that follow are not stale. */
   UNWANTED_SEEN: 7,
 } as const;
+/**
+ * `--history`'s frames (src/protocol/history-frames.ts has their bodies): kinds after ROUTE's, never one of its values.
+ * With history on, a publish goes to the hub as PUBLISH and comes back to every serving worker (its own too) as
+ * MESSAGE with the topic's epoch and the offset the hub's sequencer gave it.
+ */
+export const HISTORY = {
+  /** Worker → hub: a publish to sequence (body: the payload). */
+  PUBLISH: 8,
+  /** Hub → worker: a sequenced publish (body: epoch, offset, payload). */
+  MESSAGE: 9,
+  /** Hub → the publishing worker, in publish order: the position its publish got (body: epoch, offset). */
+  PUBLISHED: 10,
+  /** Worker → hub: "the messages after this position", by request id; the hub serves the topic to it first. */
+  RECOVER: 11,
+  /** Hub → worker: the answer to a RECOVER, in the same stream as the topic's live MESSAGEs (a seam, no gap). */
+  RECOVERED: 12,
+} as const;
 /** Larger than any message a worker accepts (--max-payload is at most 2 GiB - 1): a longer length is corruption. */
 const MAX_FRAME_BYTES = 2 ** 31;
 const MAX_TOPIC_BYTES = 0xffff;
@@ -110,7 +127,7 @@ export class FrameSplitter {
 export function forEachFrame(
   run: Buffer,
   deliver: (topic: Uint8Array, payload: Uint8Array, isBinary: boolean) => void,
-  notice?: (kind: number, topic: Uint8Array) => void,
+  notice?: (kind: number, topic: Uint8Array, body: Uint8Array, isBinary: boolean) => void,
 ): void {
   let offset = 0;
   while (offset < run.length) {
@@ -119,8 +136,9 @@ export function forEachFrame(
     const topicStart = offset + HEADER_BYTES;
     const flags = run[offset + LENGTH_BYTES] ?? 0;
     const topic = run.subarray(topicStart, topicStart + topicLength);
-    if (flags >> KIND_SHIFT !== 0) notice?.(flags >> KIND_SHIFT, topic);
-    else deliver(topic, run.subarray(topicStart + topicLength, end), (flags & FLAG_BINARY) !== 0);
+    const body = run.subarray(topicStart + topicLength, end);
+    if (flags >> KIND_SHIFT !== 0) notice?.(flags >> KIND_SHIFT, topic, body, (flags & FLAG_BINARY) !== 0);
+    else deliver(topic, body, (flags & FLAG_BINARY) !== 0);
     offset = end;
   }
 }
@@ -138,6 +156,16 @@ export function scanFrames(run: Buffer, visit: (start: number, end: number, kind
     visit(offset, end, (run[offset + LENGTH_BYTES] ?? 0) >> KIND_SHIFT, topicKey);
     offset = end;
   }
+}
+
+/** Whether the frame starting at `start` is flagged binary. */
+export function frameIsBinary(bytes: Buffer, start = 0): boolean {
+  return ((bytes[start + LENGTH_BYTES] ?? 0) & FLAG_BINARY) !== 0;
+}
+
+/** The body (payload) of the frame from `start` to `end`, as a view. */
+export function frameBody(bytes: Buffer, start: number, end: number): Buffer {
+  return bytes.subarray(start + HEADER_BYTES + bytes.readUInt16BE(start + LENGTH_BYTES + 1), end);
 }
 
 /** The kind of the frame starting at `start` (0: a publish). */

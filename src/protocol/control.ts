@@ -71,6 +71,32 @@ export interface HubStatus {
   skipped: number;
   /** Publishes a worker could not be given because it had too much of the bus queued and unread. */
   dropped: number;
+  /** --history: what the embedded sequencer keeps and has done. */
+  history?: HistoryStatus | undefined;
+}
+
+/** --history's size (bounded: --history messages a topic, idle topics dropped after --history-ttl) and counts. */
+export interface HistoryStatus {
+  /** Topics with a history now. */
+  topics: number;
+  /** Messages kept, over every topic. */
+  messages: number;
+  /** Their payloads' bytes. */
+  bytes: number;
+  /** Publishes given an offset. */
+  sequenced: number;
+  /** Recoveries answered with every message asked for. */
+  recovered: number;
+  /** Recoveries refused (another epoch, too old, a future or malformed offset): the client must resync. */
+  notRecovered: number;
+  /** Topics dropped by --history-ttl. */
+  expired: number;
+  /** With --broker: publishes sequenced by this primary while Redis was unreachable (they reached this fleet only). */
+  sequencedLocally?: number;
+  /** With --broker: messages missing from the broker's live stream (a jump in offsets) the store no longer had: lost. */
+  lostOnPubSub?: number;
+  /** With --broker: messages missing from the broker's live stream, read from the store and forwarded in order. */
+  filledFromStore?: number;
 }
 
 export interface BrokerStatus {

@@ -42,6 +42,8 @@ export interface WorkerSettings extends ConnectionSettings {
   readonly busPath: string | undefined;
   /** The primary's ledger of per-address limits (`--max-conns-per-ip`, `--handshake-rate`); undefined: none here. */
   readonly ledgerPath: string | undefined;
+  /** `--history <n>`: publishes go through the hub's sequencer and subscribers can recover; 0: off. */
+  readonly history: number;
   /** wss://: PEM files of the certificate (with its chain) and key; undefined: plain ws://. */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
 }
@@ -81,6 +83,8 @@ export interface WorkerEnvInput {
   readonly appPath: string | undefined;
   readonly busPath: string | undefined;
   readonly ledgerPath?: string | undefined;
+  /** `--history <n>`; 0 or undefined: off. */
+  readonly history?: number | undefined;
   readonly connections: ConnectionSettings;
   /** The checked certificate and key in one PEM file: the worker serves wss:// with it. */
   readonly tlsPemFile?: string | undefined;
@@ -107,6 +111,7 @@ export function encodeWorkerEnv(input: WorkerEnvInput): Record<string, string> {
     WSFLEET_TRUST_PROXY: connections.trustProxy ? "1" : "0",
     WSFLEET_BUS: input.busPath ?? "",
     WSFLEET_LEDGER: input.ledgerPath ?? "",
+    WSFLEET_HISTORY: String(input.history ?? 0),
     WSFLEET_ALLOWED_ORIGINS: connections.allowedOrigins.join(","),
     WSFLEET_REQUIRE_ORIGIN: connections.requireOrigin ? "1" : "0",
     WSFLEET_MAX_CONNECTIONS: connections.maxConnections === undefined ? "" : String(connections.maxConnections),
@@ -150,6 +155,7 @@ export function decodeWorkerEnv(env: NodeJS.ProcessEnv): WorkerSettings {
     trustProxy: env.WSFLEET_TRUST_PROXY === "1",
     busPath: env.WSFLEET_BUS || undefined,
     ledgerPath: env.WSFLEET_LEDGER || undefined,
+    history: integer(env, "WSFLEET_HISTORY", 0, 0, 2 ** 31 - 1),
     allowedOrigins: Object.freeze(
       (env.WSFLEET_ALLOWED_ORIGINS ?? "")
         .split(",")

@@ -39,6 +39,10 @@ const EFFECTS: Partial<Record<SettingName, Effect>> = {
   maxConnections: ROLL,
   maxConnsPerIp: refuse("sets up the per-address limits at start: HAProxy's stick table, or the primary's ledger"),
   handshakeRate: refuse("sets up the per-address limits at start: HAProxy's stick table, or the primary's ledger"),
+  history: refuse(
+    "is the hub's history, made at start: turning it on, off or resizing it means a new sequencer, new epochs and every client resyncing (restart the fleet)",
+  ),
+  historyTtl: refuse("is the hub's history, made at start"),
   name: refuse("names every worker (<name>_NN) and HAProxy's servers, and the broker's channel"),
   host: refuse("is where the workers are bound and HAProxy reaches them"),
   basePort: refuse("gives every worker its port, bound at start"),

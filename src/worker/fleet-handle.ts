@@ -1,13 +1,17 @@
 import type uWS from "uWebSockets.js";
 import type { Fleet } from "../api/types.js";
-import { encodeFrame, forEachFrame } from "../protocol/bus-frames.js";
+import type { WorkerHistory } from "../history/worker-history.js";
+import { encodeFrame, forEachFrame, HISTORY } from "../protocol/bus-frames.js";
 import type { Counters } from "../protocol/counters.js";
 import type { BusClient } from "./bus-client.js";
 import type { TopicInterest } from "./topic-interest.js";
 
+const NO_HISTORY = "fleet.history needs --history <n>: the fleet keeps no messages without it";
+
 /**
  * `fleet.publish`: this worker's subscribers through uWebSockets.js' own `app.publish` (no round trip), the other
- * workers (and, through the primary, other hosts) through the bus.
+ * workers (and, through the primary, other hosts) through the bus. With --history, every publish goes through the
+ * hub's sequencer instead and comes back with its offset (src/history/worker-history.ts).
  */
 export function createFleetHandle(
   server: uWS.TemplatedApp,
@@ -16,7 +20,23 @@ export function createFleetHandle(
   counters: Counters,
   compress: boolean,
   interest: TopicInterest,
+  history: WorkerHistory<uWS.WebSocket<object>> | undefined,
 ): Fleet {
+  if (history) {
+    return {
+      workerName,
+      publish(topic, message, isBinary = false) {
+        counters.published += 1;
+        const sent = history.publish(topic, message, isBinary);
+        void sent.then((position) => {
+          if (!position) counters.dropped += 1;
+        });
+        return sent;
+      },
+      subscribe: (ws, topic, since, beforeLive) => history.subscribe(ws, topic, since, beforeLive),
+      history: (topic, options) => history.history(topic, options),
+    };
+  }
   return {
     workerName,
     publish(topic, message, isBinary = false) {
@@ -25,7 +45,15 @@ export function createFleetHandle(
       if (bus && !interest.mustLeave(topic)) counters.kept += 1;
       else if (bus && !bus.send(encodeFrame(topic, message, isBinary))) counters.dropped += 1;
       server.publish(topic, message, isBinary, compress);
+      return undefined;
     },
+    subscribe(ws, topic, since, beforeLive) {
+      const result = { recovered: since === undefined, position: undefined, sent: 0 };
+      beforeLive?.(result);
+      ws.subscribe(topic);
+      return Promise.resolve(result);
+    },
+    history: () => Promise.reject(new Error(NO_HISTORY)),
   };
 }
 
@@ -35,11 +63,21 @@ export function deliverFromBus(
   counters: Counters,
   compress: boolean,
   interest: TopicInterest,
+  history: WorkerHistory<uWS.WebSocket<object>> | undefined,
 ) {
   const deliver = (topic: Uint8Array, payload: Uint8Array, isBinary: boolean) => {
     if (interest.stale(topic)) return;
     counters.delivered += 1;
     server.publish(topic, payload, isBinary, compress);
   };
-  return (run: Buffer) => forEachFrame(run, deliver, interest.notice);
+  const notice = history
+    ? (kind: number, topic: Uint8Array, body: Uint8Array, isBinary: boolean) => {
+        if (kind < HISTORY.PUBLISH) interest.notice(kind, topic);
+        else {
+          if (kind === HISTORY.MESSAGE) counters.delivered += 1;
+          history.frame(kind, topic, body, isBinary);
+        }
+      }
+    : interest.notice;
+  return (run: Buffer) => forEachFrame(run, deliver, notice);
 }

@@ -3,6 +3,7 @@ import { gateSettings } from "../admission/gate.js";
 import { LedgerClient } from "../admission/ledger-client.js";
 import { RefusalLog } from "../admission/refusal-log.js";
 import type { WsfleetApp } from "../api/types.js";
+import { WorkerHistory } from "../history/worker-history.js";
 import { listenAddresses } from "../net/listen-addresses.js";
 import type { Counters } from "../protocol/counters.js";
 import type { WorkerSettings } from "../protocol/worker-env.js";
@@ -91,13 +92,34 @@ export async function serve(
   // Connected before setup(), so the app's first publish already reaches the other workers.
   let bus: BusClient | undefined;
   const interest = new TopicInterest(counters, (notice) => bus?.send(notice));
+  // --history: every publish through the hub's sequencer, subscribers recovered from its history.
+  const history =
+    settings.busPath && settings.history > 0
+      ? new WorkerHistory<uWS.WebSocket<object>>(
+          (frame) => bus?.send(frame) ?? false,
+          {
+            isOpen: (ws) => state.open.has(ws as never),
+            send: (ws, data, isBinary) => void ws.send(data, isBinary, compress),
+            subscribe: (ws, topic) => void ws.subscribe(topic),
+            publishLocal: (topic, data, isBinary) => void server.publish(topic, data, isBinary, compress),
+            hold: (key) => interest.hold(key),
+            release: (key) => interest.release(key),
+          },
+          app.envelope?.bind(app),
+        )
+      : undefined;
   if (settings.busPath) {
     state.subscription = interest.subscription;
-    bus = await BusClient.connect(settings.busPath, deliverFromBus(server, counters, compress, interest), () =>
-      interest.reconnected(),
+    bus = await BusClient.connect(
+      settings.busPath,
+      deliverFromBus(server, counters, compress, interest, history),
+      () => {
+        history?.lost();
+        interest.reconnected();
+      },
     );
   }
-  await app.setup?.(createFleetHandle(server, bus, settings.workerName, counters, compress, interest));
+  await app.setup?.(createFleetHandle(server, bus, settings.workerName, counters, compress, interest, history));
   const addresses = await listenAddresses(settings.host);
   const sockets: uWS.us_listen_socket[] = [];
   try {

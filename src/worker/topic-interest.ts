@@ -18,6 +18,11 @@ export class TopicInterest {
   private wantAll = false;
   /** Topics (latin1 keys) with SERVEs not yet answered SERVED, and how many. */
   private readonly pending = new Map<string, number>();
+  /**
+   * --history: topics with a recovery on the way, and how many. Its RECOVER made the hub serve the topic to this
+   * worker; it stays served (no UNSERVE, no second SERVE) until the answer is read and its clients subscribed.
+   */
+  private readonly held = new Map<string, number>();
 
   constructor(
     private readonly counters: Counters,
@@ -30,13 +35,30 @@ export class TopicInterest {
       const key = Buffer.from(topic).toString("latin1");
       this.served.add(key);
       this.counters.topics += 1;
-      this.serve(key);
+      if (!this.held.has(key)) this.serve(key);
     } else if (newCount === 0 && oldCount > 0) {
-      this.served.delete(Buffer.from(topic).toString("latin1"));
+      const key = Buffer.from(topic).toString("latin1");
+      this.served.delete(key);
       this.counters.topics -= 1;
-      this.send(encodeNotice(ROUTE.UNSERVE, topic));
+      if (!this.held.has(key)) this.send(encodeNotice(ROUTE.UNSERVE, topic));
     }
   };
+
+  /** A RECOVER for the topic is about to leave (it serves the topic at the hub). */
+  hold(key: string): void {
+    this.held.set(key, (this.held.get(key) ?? 0) + 1);
+  }
+
+  /** Its answer was read and its clients subscribed: with no subscriber left here, the hub is told UNSERVE. */
+  release(key: string): void {
+    const left = (this.held.get(key) ?? 1) - 1;
+    if (left > 0) {
+      this.held.set(key, left);
+      return;
+    }
+    this.held.delete(key);
+    if (!this.served.has(key)) this.send(encodeNotice(ROUTE.UNSERVE, Buffer.from(key, "latin1")));
+  }
 
   /** A notice from the hub. */
   readonly notice = (kind: number, topic: Uint8Array): void => {
@@ -68,6 +90,7 @@ export class TopicInterest {
     this.wanted.clear();
     this.wantAll = false;
     this.pending.clear();
+    this.held.clear();
     for (const topic of this.served) this.serve(topic);
   }
 

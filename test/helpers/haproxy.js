@@ -7,7 +7,7 @@ import { freePortRange } from "./ports.js";
  * `wsfleet --haproxy` on free ports: workers on base..base+n-1, the frontend on base+n (stats on base+n+1 if asked).
  * Resolves once HAProxy runs and sees every worker UP.
  */
-export async function startHaproxyFleet(t, workers, extra = [], { stats = false } = {}) {
+export async function startHaproxyFleet(t, workers, extra = [], { stats = false, host = "127.0.0.1" } = {}) {
   const base = await freePortRange(workers + 2);
   const frontendPort = base + workers;
   const statsPort = base + workers + 1;
@@ -17,19 +17,19 @@ export async function startHaproxyFleet(t, workers, extra = [], { stats = false 
     "--base-port",
     String(base),
     "--host",
-    "127.0.0.1",
+    host,
     "--haproxy",
     "--frontend-host",
-    "127.0.0.1",
+    host,
     "--frontend-port",
     String(frontendPort),
-    ...(stats ? ["--haproxy-stats", `127.0.0.1:${statsPort}`] : []),
+    ...(stats ? ["--haproxy-stats", `${host}:${statsPort}`] : []),
     ...extra,
   ]);
   const started = await primary.waitForEvent((event) => event.event === "haproxy-started", 20_000);
   const runtime = new RuntimeClient(started.socket);
   assert.ok(await allUp(runtime, workers), "HAProxy sees every worker UP");
-  return { base, frontendPort, statsPort, primary, runtime, started, url: `ws://127.0.0.1:${frontendPort}/` };
+  return { base, frontendPort, statsPort, primary, runtime, started, url: `ws://${host}:${frontendPort}/` };
 }
 
 /** Waits until HAProxy's runtime API reports `count` servers UP and ready. */

@@ -96,6 +96,13 @@ function effective(content, flags = {}) {
   return effectiveSettings(raw, sources, Number(raw.workers ?? 2));
 }
 
+test("reload plan: a changed --history or --history-ttl is refused with its reason (the hub's history is made at start)", () => {
+  const plan = planReload(effective({ history: "0" }), effective({ history: "1000", "history-ttl": "60" }));
+  assert.equal(plan.refused.length, 2);
+  assert.match(plan.refused[0], /history.*new sequencer, new epochs/);
+  assert.deepEqual(plan.changes, []);
+});
+
 test("reload plan: HAProxy settings reload HAProxy seamlessly", () => {
   const before = effective({ haproxy: true, "frontend-port": 8080 });
   const plan = planReload(before, effective({ haproxy: true, "frontend-port": 9090, "tunnel-timeout": 60 }));

@@ -46,6 +46,7 @@ test("defaults follow the guide: port 8000, localhost, websockets-test, one work
     metrics: undefined,
     dashboard: undefined,
     haproxy: undefined,
+    history: undefined,
     broker: undefined,
     tls: undefined,
     addressLimits: undefined,

@@ -87,7 +87,7 @@ export async function startRedisCluster(ctx, masters = 3) {
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
 /** A wsfleet fleet of the broadcast app; its workers' ports are the subscribers' endpoints. */
-export async function startFleet(ctx, { name, host, workers, broker, primary: primaryPath = PRIMARY }) {
+export async function startFleet(ctx, { name, host, workers, broker, history, primary: primaryPath = PRIMARY }) {
   const basePort = await freePortRange(workers);
   const args = ["--workers", String(workers), "--base-port", String(basePort), "--host", host, "--start-secs", "0"];
   const primary = spawnLogged(ctx, name, process.execPath, [
@@ -97,6 +97,7 @@ export async function startFleet(ctx, { name, host, workers, broker, primary: pr
     "--app",
     `${SERVERS_DIR}broadcast-app.js`,
     ...(broker ? ["--broker", broker] : []),
+    ...(history ? ["--history", String(history)] : []),
   ]);
   const endpoints = Array.from({ length: workers }, (_, i) => ({ host, port: basePort + i }));
   await waitForTcp(endpoints);

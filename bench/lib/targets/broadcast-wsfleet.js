@@ -4,15 +4,17 @@
  */
 import { startFleet, WS_PATHS } from "./broadcast-common.js";
 
-export function broadcastWsfleetTarget(workers) {
+/** `history`: --history <n> (issue 21): every publish sequenced by the hub, and back to each worker with its offset. */
+export function broadcastWsfleetTarget(workers, { history } = {}) {
+  const suffix = history ? `, --history ${history}` : "";
   return {
-    id: `wsfleet-embedded-x${workers}`,
-    label: workers === 1 ? "wsfleet ×1, local publish only" : `wsfleet ×${workers}, embedded bus`,
+    id: `wsfleet-embedded-x${workers}${history ? "-history" : ""}`,
+    label: (workers === 1 ? "wsfleet ×1, local publish only" : `wsfleet ×${workers}, embedded bus`) + suffix,
     topology: { processes: workers, joinedBy: workers === 1 ? "none" : "embedded bus" },
     protocol: "ws",
     paths: WS_PATHS,
     async start(ctx) {
-      const fleet = await startFleet(ctx, { name: "wsfleet", host: "127.0.0.1", workers });
+      const fleet = await startFleet(ctx, { name: "wsfleet", host: "127.0.0.1", workers, history });
       return { subscribers: fleet.endpoints, publisher: fleet.endpoints[0], collect: fleet.pids };
     },
   };
