@@ -67,9 +67,7 @@ test("README.md stays the newcomer's page: at most 250 lines, the two commands, 
   assert.ok(readme.split("\n").length <= 250, `README.md has ${readme.split("\n").length} lines`);
   assert.match(readme, /^npm start\b/m);
   assert.match(readme, /^npm test$/m);
-  // docs/recovery.md (issue 21): README.md is the lead's; this exemption goes when the lead links it from there.
-  const awaitingReadmeLink = new Set(["docs/development.md", "docs/recovery.md"]);
-  for (const page of pages.filter((page) => page.startsWith("docs/") && !awaitingReadmeLink.has(page)))
+  for (const page of pages.filter((page) => page.startsWith("docs/")))
     assert.ok(readme.includes(`](${page}`), `README links to ${page}`);
 });
 
