@@ -127,7 +127,9 @@ for (const target of report.targets) {
 }
 
 mkdirSync(`${BENCH_DIR}results`, { recursive: true });
-const file = `${report.date.slice(0, 10)}-${busCost ? "bus-cost" : "broadcast"}.json`;
+// A targeted run (--quick, --only, --rates) keeps its figures apart: the full run's file is the one RESULTS.md links.
+const targeted = quick || only !== -1 || ratesAt !== -1;
+const file = `${report.date.slice(0, 10)}-${busCost ? "bus-cost" : "broadcast"}${targeted ? "-targeted" : ""}.json`;
 writeFileSync(`${BENCH_DIR}results/${file}`, `${JSON.stringify(report, null, 2)}\n`);
 
 if (busCost) {
@@ -249,7 +251,7 @@ lines.push(
   `| p99 at ${first}, embedded vs socket.io cluster (≤ 0.5) | ${ratio(p99("wsfleet-embedded-x2"), p99("socketio-cluster"))}× |`,
 );
 process.stdout.write(`${lines.join("\n")}\n`);
-if (!quick && only === -1 && ratesAt === -1) {
+if (!targeted) {
   // A full run is the one RESULTS.md shows; run.js keeps this section when it rewrites the file.
   const results = `${BENCH_DIR}RESULTS.md`;
   const heading = [
