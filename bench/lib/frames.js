@@ -166,3 +166,34 @@ export function buildCloseFrame() {
   code.writeUInt16BE(1000, 0);
   return buildMaskedFrame(OPCODE_CLOSE, code);
 }
+
+/**
+ * A frame reader for small server frames that hands each text/binary payload to `onData(buffer, start, end)` and
+ * each control frame to `onControl(opcode, payload)`; a partial frame waits for the next chunk.
+ */
+export function frameParser(onData, onControl) {
+  let rest = null;
+  return (chunk, length) => {
+    let buffer = chunk.subarray(0, length);
+    if (rest) {
+      buffer = Buffer.concat([rest, buffer]);
+      rest = null;
+    }
+    let offset = 0;
+    while (buffer.length - offset >= 2) {
+      const opcode = buffer[offset] & 0x0f;
+      const len7 = buffer[offset + 1] & 0x7f;
+      const headerBytes = len7 < 126 ? 2 : len7 === 126 ? 4 : 10;
+      if (buffer.length - offset < headerBytes) break;
+      const payloadBytes =
+        len7 < 126 ? len7 : len7 === 126 ? buffer.readUInt16BE(offset + 2) : buffer.readUInt32BE(offset + 6);
+      const start = offset + headerBytes;
+      const end = start + payloadBytes;
+      if (end > buffer.length) break;
+      if (opcode >= OPCODE_CLOSE) onControl(opcode, Buffer.from(buffer.subarray(start, end)));
+      else onData(buffer, start, end);
+      offset = end;
+    }
+    if (offset < buffer.length) rest = Buffer.from(buffer.subarray(offset));
+  };
+}

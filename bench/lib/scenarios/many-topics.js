@@ -13,7 +13,7 @@ import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { openWebSocket } from "../connection.js";
-import { buildMaskedFrame, OPCODE_TEXT } from "../frames.js";
+import { buildMaskedFrame, frameParser, OPCODE_TEXT } from "../frames.js";
 import { cpuByRole } from "../proc.js";
 import { startFleet, startRedis, startRedisCluster } from "../targets/broadcast-common.js";
 import { stopAll } from "../targets/children.js";
@@ -30,30 +30,6 @@ function writtenBytes(pid) {
   return match ? Number(match[1]) : Number.NaN;
 }
 
-/** Counts the data frames of a server's stream (small unmasked frames; a partial one waits for the next chunk). */
-function frameCounter(onFrame) {
-  let rest = null;
-  return (chunk, length) => {
-    let buffer = chunk.subarray(0, length);
-    if (rest) {
-      buffer = Buffer.concat([rest, buffer]);
-      rest = null;
-    }
-    let offset = 0;
-    while (buffer.length - offset >= 2) {
-      const len7 = buffer[offset + 1] & 0x7f;
-      const header = len7 < 126 ? 2 : len7 === 126 ? 4 : 10;
-      if (buffer.length - offset < header) break;
-      const bytes =
-        len7 < 126 ? len7 : len7 === 126 ? buffer.readUInt16BE(offset + 2) : buffer.readUInt32BE(offset + 6);
-      if (buffer.length - offset < header + bytes) break;
-      if ((buffer[offset] & 0x0f) < 8) onFrame();
-      offset += header + bytes;
-    }
-    if (offset < buffer.length) rest = Buffer.from(buffer.subarray(offset));
-  };
-}
-
 /**
  * `running`: { endpoints: [{host, port}] (one per worker), primaryPids, collect() → [{pid, role}] (roles: worker,
  * manager for the publishing fleet's primary, manager-b for the other's, redis) }. Resolves with one result.
@@ -65,9 +41,13 @@ async function runManyTopics(running, { topics, publishesPerSecond, durationS, m
   for (let i = 0; i < topics; i += 1) {
     const endpoint = endpoints[i % endpoints.length];
     const { socket, leftover, setReader } = await openWebSocket({ ...endpoint, path: `/?room=t${i}` });
-    const reader = frameCounter(() => {
-      delivered += 1;
-    });
+    // Counts the data frames of the server's stream (control frames are not deliveries).
+    const reader = frameParser(
+      () => {
+        delivered += 1;
+      },
+      () => {},
+    );
     setReader(reader);
     if (leftover.length > 0) reader(leftover, leftover.length);
     sockets.push(socket);
@@ -212,7 +192,7 @@ export async function manyTopicsReport(argv) {
   mkdirSync(`${BENCH_DIR}results`, { recursive: true });
   const date = new Date().toISOString();
   writeFileSync(
-    `${BENCH_DIR}results/${date.slice(0, 10)}-many-topics.json`,
+    `${BENCH_DIR}results/${date.slice(0, 10)}-many-topics${quick ? "-quick" : ""}.json`,
     `${JSON.stringify({ date, settings, results }, null, 2)}\n`,
   );
   process.stdout.write(`${rows.join("\n")}\n`);
