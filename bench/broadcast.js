@@ -3,7 +3,8 @@
  * The broadcast comparison (issues 10 and 25): 1,000 subscribers in one room on 2 server processes, one publisher of
  * 64-byte stamped messages, at rising publish rates; wsfleet (embedded bus, and two fleets on 127.0.0.2/.3 with Redis)
  * against bare uWebSockets.js (one process; two joined by Redis) and socket.io (cluster adapter; Redis adapter).
- * `node bench/broadcast.js [--quick] [--only <id part>[,<id part>…]] [--rates 50,200] [--repetitions N]`: prints
+ * `node bench/broadcast.js [--quick] [--only <id part>[,<id part>…]] [--rates 50,200] [--repetitions N] [--history]
+ * [--baseline <checkout>/dist/primary.js]`: prints
  * Markdown tables; the JSON goes to bench/results/.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -54,13 +55,18 @@ const REPETITIONS = repetitionsAt === -1 ? (quick || busCost ? 1 : 3) : Number(p
 if (!Number.isInteger(REPETITIONS) || REPETITIONS < 1) throw new Error("--repetitions takes a whole number ≥ 1");
 /** --history: the wsfleet rows again with --history 1000 beside them, same run (issue 21: ≤ 1.15× the CPU per delivery). */
 const withHistory = process.argv.includes("--history");
+/** --baseline <checkout>/dist/primary.js: the wsfleet rows of another build beside this one's, same run. */
+const baselineAt = process.argv.indexOf("--baseline");
+const baseline = baselineAt === -1 ? undefined : process.argv[baselineAt + 1];
 const TARGETS = [
   broadcastUwsTarget(1),
   broadcastUwsTarget(2),
   broadcastWsfleetTarget(1),
   broadcastWsfleetTarget(2),
+  ...(baseline ? [broadcastWsfleetTarget(2, { primary: baseline })] : []),
   ...(withHistory ? [broadcastWsfleetTarget(2, { history: 1000 })] : []),
   broadcastWsfleetRedisTarget(),
+  ...(baseline ? [broadcastWsfleetRedisTarget({ primary: baseline })] : []),
   ...(withHistory ? [broadcastWsfleetRedisTarget({ history: 1000 })] : []),
   broadcastSocketioClusterTarget(),
   broadcastSocketioRedisTarget(),
@@ -127,8 +133,8 @@ for (const target of report.targets) {
 }
 
 mkdirSync(`${BENCH_DIR}results`, { recursive: true });
-// A targeted run (--quick, --only, --rates) keeps its figures apart: the full run's file is the one RESULTS.md links.
-const targeted = quick || only !== -1 || ratesAt !== -1;
+// A targeted run (--quick, --only, --rates, --baseline) keeps its figures apart: the full run's file is the one RESULTS.md links.
+const targeted = quick || only !== -1 || ratesAt !== -1 || baseline !== undefined;
 const file = `${report.date.slice(0, 10)}-${busCost ? "bus-cost" : "broadcast"}${targeted ? "-targeted" : ""}.json`;
 writeFileSync(`${BENCH_DIR}results/${file}`, `${JSON.stringify(report, null, 2)}\n`);
 
