@@ -1,3 +1,4 @@
+import { frameBody, frameIsBinary } from "../protocol/bus-frames.js";
 import type { HistoryStatus } from "../protocol/control.js";
 import {
   decodeMessage,
@@ -209,7 +210,7 @@ export class BrokerSequencer<P> {
       topic.epoch = position.epoch;
       topic.ring.length = 0;
     }
-    const isBinary = ((bytes[start + 4] ?? 0) & 1) === 1;
+    const isBinary = frameIsBinary(bytes, start);
     this.deliver(
       topicKey,
       topic,
@@ -264,7 +265,7 @@ export class BrokerSequencer<P> {
         // Only what is missing: from the first held frame on, the live stream has it.
         const first = topic.held[0];
         const heldFrom = first
-          ? decodeMessage(first.frame.subarray(7 + first.frame.readUInt16BE(5))).position.offset
+          ? decodeMessage(frameBody(first.frame, 0, first.frame.length)).position.offset
           : Infinity;
         if (recovery?.recovered && recovery.position.epoch === topic.epoch) {
           for (const message of recovery.messages) {
@@ -285,7 +286,7 @@ export class BrokerSequencer<P> {
         const next = topic.held[0];
         if (topic.reads === 0 && next) {
           // Still a gap after the fill (trimmed, or the store lost the history): those are lost, counted.
-          const { position } = decodeMessage(next.frame.subarray(7 + next.frame.readUInt16BE(5)));
+          const { position } = decodeMessage(frameBody(next.frame, 0, next.frame.length));
           if (position.epoch === topic.epoch && position.offset > topic.offset + 1) {
             this.counts.lostOnPubSub += position.offset - topic.offset - 1;
             topic.offset = position.offset - 1;
@@ -305,8 +306,7 @@ export class BrokerSequencer<P> {
         topic.held.push(...held.slice(i));
         return;
       }
-      const bodyStart = 7 + frame.readUInt16BE(5);
-      this.forward(topicKey, frame, 0, frame.length, frame.subarray(bodyStart));
+      this.forward(topicKey, frame, 0, frame.length, frameBody(frame, 0, frame.length));
     }
   }
 

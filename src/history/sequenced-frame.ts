@@ -1,4 +1,4 @@
-import { encodeFrame, frameKind, frameTopicKey } from "../protocol/bus-frames.js";
+import { encodeFrame, frameBody, frameIsBinary, frameKind, frameTopicKey } from "../protocol/bus-frames.js";
 import type { StreamPosition } from "./store.js";
 
 /**
@@ -42,15 +42,13 @@ export interface SequencedMessage {
 /** Reads the one frame at the start of `frame` (its payload a view into it), or undefined when it is not sequenced. */
 export function decodeSequenced(frame: Buffer): SequencedMessage | undefined {
   if (frame.length < 7 || frameKind(frame) !== SEQUENCED_KIND) return undefined;
-  // bus-frames.ts' header: u32 length, u8 flags (bit 0 binary), u16 topic length, then the topic.
-  const end = 4 + frame.readUInt32BE(0);
-  const bodyStart = 7 + frame.readUInt16BE(5);
-  const epochLength = frame[bodyStart] ?? 0;
-  const offsetAt = bodyStart + 1 + epochLength;
+  // The u32 length field counts the rest of the frame.
+  const body = frameBody(frame, 0, 4 + frame.readUInt32BE(0));
+  const offsetAt = 1 + (body[0] ?? 0);
   return {
     topicKey: frameTopicKey(frame),
-    position: { epoch: frame.toString("latin1", bodyStart + 1, offsetAt), offset: frame.readDoubleBE(offsetAt) },
-    payload: frame.subarray(offsetAt + 8, end),
-    isBinary: ((frame[4] ?? 0) & 1) === 1,
+    position: { epoch: body.toString("latin1", 1, offsetAt), offset: body.readDoubleBE(offsetAt) },
+    payload: body.subarray(offsetAt + 8),
+    isBinary: frameIsBinary(frame),
   };
 }
