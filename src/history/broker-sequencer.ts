@@ -5,11 +5,10 @@ import {
   decodeRecover,
   encodeMessage,
   encodePublished,
-  encodeRecovered,
   RECOVER_MODE,
   type RecoverRequest,
 } from "../protocol/history-frames.js";
-import type { Sequencer } from "./sequencer.js";
+import { encodeAnswer, type Sequencer } from "./sequencer.js";
 import type { HistoryStore, Recovery, StoredMessage, StreamPosition } from "./store.js";
 
 /** What the broker sequencer may do with the hub's workers: the router's side, handed in. */
@@ -390,15 +389,7 @@ export class BrokerSequencer<P> {
   private answer(peer: P, topic: Buffer, request: RecoverRequest, recovery: Recovery): void {
     if (recovery.recovered) this.counts.recovered += 1;
     else this.counts.notRecovered += 1;
-    this.ports.send(
-      peer,
-      encodeRecovered(topic, {
-        id: request.id,
-        recovered: recovery.recovered,
-        position: recovery.position,
-        messages: recovery.recovered ? recovery.messages : [],
-      }),
-    );
+    this.ports.send(peer, encodeAnswer(topic, request.id, recovery));
   }
 }
 

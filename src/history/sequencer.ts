@@ -45,12 +45,7 @@ export class Sequencer {
     const recovery = this.answer(topicKey, request);
     if (recovery.recovered) this.counts.recovered += 1;
     else this.counts.notRecovered += 1;
-    const answer = encodeRecovered(topic, {
-      id: request.id,
-      recovered: recovery.recovered,
-      position: recovery.position,
-      messages: recovery.recovered ? recovery.messages : [],
-    });
+    const answer = encodeAnswer(topic, request.id, recovery);
     return { answer, subscribes: request.mode === RECOVER_MODE.LIVE || request.mode === RECOVER_MODE.SINCE };
   }
 
@@ -76,6 +71,16 @@ export class Sequencer {
     const since: StreamPosition = request.mode === RECOVER_MODE.READ_ALL ? this.store.start(topicKey) : request.since;
     return this.store.since(topicKey, since, limit);
   }
+}
+
+/** The RECOVERED frame answering request `id` with `recovery` (both sequencers answer with it). */
+export function encodeAnswer(topic: Uint8Array, id: number, recovery: Recovery): Buffer {
+  return encodeRecovered(topic, {
+    id,
+    recovered: recovery.recovered,
+    position: recovery.position,
+    messages: recovery.recovered ? recovery.messages : [],
+  });
 }
 
 /** `--history <n>` / `--history-ttl <s>`: the hub's sequencer over a memory store; undefined when history is off. */
