@@ -4,7 +4,7 @@
  * 64-byte stamped messages, at rising publish rates; wsfleet (embedded bus, and two fleets on 127.0.0.2/.3 with Redis)
  * against bare uWebSockets.js (one process; two joined by Redis) and socket.io (cluster adapter; Redis adapter).
  * `node bench/broadcast.js [--quick] [--only <id part>[,<id part>…]] [--rates 50,200] [--repetitions N] [--history]
- * [--baseline <checkout>/dist/primary.js]`: prints
+ * [--baseline <checkout>/dist/primary.js] [--cold]`: prints
  * Markdown tables; the JSON goes to bench/results/.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -58,6 +58,8 @@ const withHistory = process.argv.includes("--history");
 /** --baseline <checkout>/dist/primary.js: the wsfleet rows of another build beside this one's, same run. */
 const baselineAt = process.argv.indexOf("--baseline");
 const baseline = baselineAt === -1 ? undefined : process.argv[baselineAt + 1];
+/** --cold: no warm-up publishes before the steps (see WARM_PUBLISHES in lib/scenarios/broadcast.js). */
+const cold = process.argv.includes("--cold");
 const TARGETS = [
   broadcastUwsTarget(1),
   broadcastUwsTarget(2),
@@ -90,6 +92,7 @@ async function measure(target) {
       subscribers: SUBSCRIBERS,
       messageBytes: MESSAGE_BYTES,
       steps: STEPS,
+      warm: !cold,
       log: (r) =>
         process.stderr.write(
           `  ${r.targetDeliveriesPerSecond}/s: delivered ${fmt(r.deliveredPerSecond, 0)}/s (${fmt(100 * r.deliveredShare, 2)} %), p99 ${fmt(r.latencyMs.p99, 2)} ms, ${fmt(r.serverCpuUsPerDelivery, 2)} µs CPU/delivery\n`,
@@ -116,6 +119,7 @@ const report = {
   host: os.hostname(),
   cores: os.cpus().length,
   repetitions: REPETITIONS,
+  warm: !cold,
   targets: TARGETS.map((t) => ({ id: t.id, label: t.label, topology: t.topology, repetitions: [] })),
 };
 for (let round = 0; round < REPETITIONS; round += 1) {
@@ -134,7 +138,7 @@ for (const target of report.targets) {
 
 mkdirSync(`${BENCH_DIR}results`, { recursive: true });
 // A targeted run (--quick, --only, --rates, --baseline) keeps its figures apart: the full run's file is the one RESULTS.md links.
-const targeted = quick || only !== -1 || ratesAt !== -1 || baseline !== undefined;
+const targeted = quick || only !== -1 || ratesAt !== -1 || baseline !== undefined || cold;
 const file = `${report.date.slice(0, 10)}-${busCost ? "bus-cost" : "broadcast"}${targeted ? "-targeted" : ""}.json`;
 writeFileSync(`${BENCH_DIR}results/${file}`, `${JSON.stringify(report, null, 2)}\n`);
 
@@ -263,7 +267,7 @@ if (!targeted) {
   const heading = [
     "## Broadcast: fleet-wide publish (`bench/broadcast.js`)",
     "",
-    `From [\`results/${file}\`](results/${file}), a run started ${report.date}. Each rate is a step of the publisher (20-400 publishes/s to 1,000 subscribers): 1 s warm-up, ${STEPS[0].durationS} s measured, 1.5 s to drain. Latency runs from the publisher's send to the subscriber's read, both in the one client process, which shares the 2 cores with the servers. Server CPU: every server process (workers, wsfleet primary and guard, node cluster primary, redis-server) from \`/proc\`, over the step and its drain, divided by the step's deliveries.`,
+    `From [\`results/${file}\`](results/${file}), a run started ${report.date}. Each target, freshly started, first carries 20,000 publishes (4,000/s) to one subscriber on each of its processes, so its JavaScript is optimised by V8 as in a server that has been running (\`--cold\` skips this); then each rate is a step of the publisher (20-400 publishes/s to 1,000 subscribers): 1 s warm-up, ${STEPS[0].durationS} s measured, 1.5 s to drain. Latency runs from the publisher's send to the subscriber's read, both in the one client process, which shares the 2 cores with the servers. Server CPU: every server process (workers, wsfleet primary and guard, node cluster primary, redis-server) from \`/proc\`, over the step and its drain, divided by the step's deliveries.`,
     "",
   ].join("\n");
   writeFileSync(results, withSection(readFileSync(results, "utf8"), "broadcast", `${heading}\n${lines.join("\n")}`));

@@ -15,6 +15,16 @@ import { createLatencyHistogram } from "../stats.js";
 const STAMP_DIGITS = 15;
 const DRAIN_MS = 1500;
 const JOIN_TIMEOUT_MS = 10_000;
+/**
+ * Before any step, each target carries this many publishes to one subscriber on each of its processes, so every
+ * publish crosses its bus or bridge: the servers' JavaScript (the hub, ioredis, socket.io's adapters) is then
+ * optimised by V8, as in a server that has been running, instead of being compiled during the first steps (that
+ * cost a freshly started fleet 2-3 times as much CPU per publish at 200/s as the same fleet after a few thousand
+ * publishes). `--cold` skips it.
+ */
+const WARM_PUBLISHES = 20_000;
+/** Sent in bursts of this many every millisecond: 4,000/s, about 5 s. */
+const WARM_PER_MS = 4;
 const CHAR_0 = 0x30;
 /** socket.io: `42["m","<payload>"]`, the payload starts after 8 bytes; engine.io ping "2" is answered "3". */
 const SOCKETIO_EVENT_OFFSET = 8;
@@ -65,6 +75,26 @@ async function openClient(endpoint, path, protocol, onData) {
   return { socket, send };
 }
 
+/** WARM_PUBLISHES through one subscriber on each process, then those connections are closed (see WARM_PUBLISHES). */
+async function warmUp(target, running, messageBytes) {
+  let received = 0;
+  const warmers = [];
+  for (const endpoint of running.subscribers)
+    warmers.push(await openClient(endpoint, target.paths.subscribe, target.protocol, () => (received += 1)));
+  const publisher = await openClient(running.publisher, target.paths.publish, target.protocol, () => {});
+  const message = stampedPayload(messageBytes);
+  const send =
+    target.protocol === "socket.io" ? () => publisher.send(`42["p","${message}"]`) : () => publisher.send(message);
+  for (let sent = 0; sent < WARM_PUBLISHES; sent += WARM_PER_MS) {
+    for (let i = 0; i < WARM_PER_MS; i += 1) send();
+    await sleep(1);
+  }
+  await sleep(DRAIN_MS);
+  for (const { socket } of [...warmers, publisher]) socket.destroy();
+  await sleep(300);
+  return received;
+}
+
 function sum(byRole) {
   return Object.values(byRole).reduce((a, b) => a + b, 0);
 }
@@ -73,7 +103,7 @@ function sum(byRole) {
  * Runs every step (publishes per second) against a started target and resolves with one result per step.
  * `running`: { subscribers: [{host, port}], publisher: {host, port}, collect() → [{pid, role}] }.
  */
-export async function runBroadcast(target, running, { subscribers, messageBytes, steps, log = () => {} }) {
+export async function runBroadcast(target, running, { subscribers, messageBytes, steps, warm = true, log = () => {} }) {
   const histogram = createLatencyHistogram();
   const state = { recording: false, windowStartUs: 0, windowEndUs: 0, delivered: 0, deliveredAll: 0 };
   const onData = (buffer, offset) => {
@@ -84,6 +114,14 @@ export async function runBroadcast(target, running, { subscribers, messageBytes,
     state.delivered += 1;
     histogram.recordValue(Math.max(1, Math.round(performance.now() * 1000 - sentUs)));
   };
+  if (warm) {
+    const warmed = await warmUp(target, running, messageBytes);
+    // Every process has one warm-up subscriber; far fewer arrivals means the bus or bridge is not carrying publishes.
+    if (warmed < WARM_PUBLISHES * running.subscribers.length * 0.9)
+      throw new Error(
+        `${target.id}: the warm-up delivered ${warmed} of ${WARM_PUBLISHES * running.subscribers.length}`,
+      );
+  }
   const clients = [];
   for (let i = 0; i < subscribers; i += 1) {
     const endpoint = running.subscribers[i % running.subscribers.length];
