@@ -95,7 +95,7 @@ async function measure(target) {
       warm: !cold,
       log: (r) =>
         process.stderr.write(
-          `  ${r.targetDeliveriesPerSecond}/s: delivered ${fmt(r.deliveredPerSecond, 0)}/s (${fmt(100 * r.deliveredShare, 2)} %), p99 ${fmt(r.latencyMs.p99, 2)} ms, ${fmt(r.serverCpuUsPerDelivery, 2)} µs CPU/delivery\n`,
+          `  ${r.targetDeliveriesPerSecond}/s: delivered ${fmt(r.deliveredPerSecond, 0)}/s (${fmt(100 * r.deliveredShare, 2)} %), p99 ${fmt(r.latencyMs.p99, 2)} ms (p50 on the publisher's process ${fmt(r.latencyMsBySide.local.p50, 2)}, on the others ${fmt(r.latencyMsBySide.remote.p50, 2)}), ${fmt(r.serverCpuUsPerDelivery, 2)} µs CPU/delivery\n`,
         ),
     });
     return { steps };

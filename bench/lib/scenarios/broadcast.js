@@ -105,15 +105,21 @@ function sum(byRole) {
  */
 export async function runBroadcast(target, running, { subscribers, messageBytes, steps, warm = true, log = () => {} }) {
   const histogram = createLatencyHistogram();
+  // The same latencies split by side: subscribers on the publisher's own process, and on the others (whose copy
+  // crossed the bus or bridge first). The remote side's p50 less the local side's is what the crossing adds.
+  const bySide = { local: createLatencyHistogram(), remote: createLatencyHistogram() };
   const state = { recording: false, windowStartUs: 0, windowEndUs: 0, delivered: 0, deliveredAll: 0 };
-  const onData = (buffer, offset) => {
+  const onDataOf = (side) => (buffer, offset) => {
     state.deliveredAll += 1;
     if (!state.recording) return;
     const sentUs = readStamp(buffer, offset);
     if (sentUs < state.windowStartUs || sentUs >= state.windowEndUs) return;
     state.delivered += 1;
-    histogram.recordValue(Math.max(1, Math.round(performance.now() * 1000 - sentUs)));
+    const latencyUs = Math.max(1, Math.round(performance.now() * 1000 - sentUs));
+    histogram.recordValue(latencyUs);
+    side.recordValue(latencyUs);
   };
+  const sameEndpoint = (a, b) => a.host === b.host && a.port === b.port;
   if (warm) {
     const warmed = await warmUp(target, running, messageBytes);
     // Every process has one warm-up subscriber; far fewer arrivals means the bus or bridge is not carrying publishes.
@@ -125,7 +131,8 @@ export async function runBroadcast(target, running, { subscribers, messageBytes,
   const clients = [];
   for (let i = 0; i < subscribers; i += 1) {
     const endpoint = running.subscribers[i % running.subscribers.length];
-    clients.push(await openClient(endpoint, target.paths.subscribe, target.protocol, onData));
+    const side = sameEndpoint(endpoint, running.publisher) ? bySide.local : bySide.remote;
+    clients.push(await openClient(endpoint, target.paths.subscribe, target.protocol, onDataOf(side)));
   }
   const publisher = await openClient(running.publisher, target.paths.publish, target.protocol, () => {});
   const publish =
@@ -155,6 +162,8 @@ export async function runBroadcast(target, running, { subscribers, messageBytes,
     await sleep(step.warmupS * 1000);
     const processes = running.collect();
     histogram.reset();
+    bySide.local.reset();
+    bySide.remote.reset();
     state.delivered = 0;
     state.windowStartUs = performance.now() * 1000;
     state.windowEndUs = state.windowStartUs + step.durationS * 1e6;
@@ -171,7 +180,8 @@ export async function runBroadcast(target, running, { subscribers, messageBytes,
     const cpuUs = sum(cpuUsByRole);
     const elapsedS = (performance.now() - startedAt) / 1000;
     const expected = windowPublished * subscribers;
-    const at = (p) => (histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(p) / 1000);
+    const at = (p, of = histogram) => (of.totalCount === 0 ? 0 : of.getValueAtPercentile(p) / 1000);
+    const sideMs = (of) => ({ deliveries: of.totalCount, p50: at(50, of), p99: at(99, of) });
     const result = {
       publishesPerSecond: step.publishesPerSecond,
       publishes: windowPublished,
@@ -179,6 +189,7 @@ export async function runBroadcast(target, running, { subscribers, messageBytes,
       deliveredPerSecond: state.delivered / step.durationS,
       deliveredShare: expected === 0 ? 0 : state.delivered / expected,
       latencyMs: { p50: at(50), p99: at(99), p99_9: at(99.9), max: histogram.maxValue / 1000 },
+      latencyMsBySide: { local: sideMs(bySide.local), remote: sideMs(bySide.remote) },
       serverCpuUsPerDelivery: state.delivered === 0 ? 0 : cpuUs / state.delivered,
       serverCpuCores: cpuUs / 1e6 / elapsedS,
       serverCpuUsByRole: cpuUsByRole,
