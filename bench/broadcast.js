@@ -4,12 +4,12 @@
  * 64-byte stamped messages, at rising publish rates; wsfleet (embedded bus, and two fleets on 127.0.0.2/.3 with Redis)
  * against bare uWebSockets.js (one process; two joined by Redis) and socket.io (cluster adapter; Redis adapter).
  * `node bench/broadcast.js [--quick] [--only <id part>[,<id part>…]] [--rates 50,200] [--repetitions N] [--history]
- * [--baseline <checkout>/dist/primary.js] [--cold]`: prints
+ * [--baseline <checkout>/dist/primary.js] [--cold] [--interleave]`: prints
  * Markdown tables; the JSON goes to bench/results/.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { runBroadcast } from "./lib/scenarios/broadcast.js";
+import { openBroadcast, runBroadcast } from "./lib/scenarios/broadcast.js";
 import { manyTopicsReport } from "./lib/scenarios/many-topics.js";
 import { withSection } from "./lib/sections.js";
 import { spread } from "./lib/summary.js";
@@ -60,6 +60,12 @@ const baselineAt = process.argv.indexOf("--baseline");
 const baseline = baselineAt === -1 ? undefined : process.argv[baselineAt + 1];
 /** --cold: no warm-up publishes before the steps (see WARM_PUBLISHES in lib/scenarios/broadcast.js). */
 const cold = process.argv.includes("--cold");
+/**
+ * --interleave: every target started at once and each step run on one target after the other (the order rotated
+ * each round), so the ratios compare steps seconds apart instead of runs minutes apart; the idle targets meanwhile
+ * hold their connections. A targeted run.
+ */
+const interleave = process.argv.includes("--interleave");
 const TARGETS = [
   broadcastUwsTarget(1),
   broadcastUwsTarget(2),
@@ -81,31 +87,70 @@ const TARGETS = [
 const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "-");
 
 /** One target started fresh, every step measured, stopped; the steps, or the error. */
-async function measure(target) {
+const logStep = (r, label = "") =>
+  process.stderr.write(
+    `  ${label}${r.targetDeliveriesPerSecond}/s: delivered ${fmt(r.deliveredPerSecond, 0)}/s (${fmt(100 * r.deliveredShare, 2)} %), p99 ${fmt(r.latencyMs.p99, 2)} ms (p50 on the publisher's process ${fmt(r.latencyMsBySide.local.p50, 2)}, on the others ${fmt(r.latencyMsBySide.remote.p50, 2)}), ${fmt(r.serverCpuUsPerDelivery, 2)} µs CPU/delivery\n`,
+  );
+const SESSION = { subscribers: SUBSCRIBERS, messageBytes: MESSAGE_BYTES, warm: !cold };
+
+/** A target started in its own directory: its `running` handle, and what stops it. */
+async function startTarget(target) {
   const ctx = { dir: mkdtempSync(`${os.tmpdir()}/wsfleet-bench-broadcast-`), children: [], cleanups: [] };
-  let pids = [];
+  const started = { target, ctx, pids: [], running: undefined };
+  started.stop = async () => {
+    const leftovers = await stopAll(ctx, started.pids);
+    if (leftovers.length > 0) process.stderr.write(`  leftovers killed: ${JSON.stringify(leftovers)}\n`);
+    rmSync(ctx.dir, { recursive: true, force: true });
+  };
   try {
-    const running = await target.start(ctx);
-    pids = running.collect().map((p) => p.pid);
-    process.stderr.write(`${target.label}: ${pids.length} server processes\n`);
-    const steps = await runBroadcast(target, running, {
-      subscribers: SUBSCRIBERS,
-      messageBytes: MESSAGE_BYTES,
-      steps: STEPS,
-      warm: !cold,
-      log: (r) =>
-        process.stderr.write(
-          `  ${r.targetDeliveriesPerSecond}/s: delivered ${fmt(r.deliveredPerSecond, 0)}/s (${fmt(100 * r.deliveredShare, 2)} %), p99 ${fmt(r.latencyMs.p99, 2)} ms (p50 on the publisher's process ${fmt(r.latencyMsBySide.local.p50, 2)}, on the others ${fmt(r.latencyMsBySide.remote.p50, 2)}), ${fmt(r.serverCpuUsPerDelivery, 2)} µs CPU/delivery\n`,
-        ),
-    });
+    started.running = await target.start(ctx);
+  } catch (error) {
+    await started.stop();
+    throw error;
+  }
+  started.pids = started.running.collect().map((p) => p.pid);
+  process.stderr.write(`${target.label}: ${started.pids.length} server processes\n`);
+  return started;
+}
+
+/** One target started fresh, every step measured, stopped; the steps, or the error. */
+async function measure(target) {
+  let started;
+  try {
+    started = await startTarget(target);
+    const steps = await runBroadcast(target, started.running, { ...SESSION, steps: STEPS, log: (r) => logStep(r) });
     return { steps };
   } catch (error) {
     process.stderr.write(`${target.label}: failed: ${error.message}\n`);
     return { error: error.message };
   } finally {
-    const leftovers = await stopAll(ctx, pids);
-    if (leftovers.length > 0) process.stderr.write(`  leftovers killed: ${JSON.stringify(leftovers)}\n`);
-    rmSync(ctx.dir, { recursive: true, force: true });
+    await started?.stop();
+  }
+}
+
+/** --interleave: every target up at once; round by round, each step on one target after the other. */
+async function measureInterleaved(report) {
+  const all = [];
+  try {
+    for (const target of TARGETS) {
+      const started = await startTarget(target);
+      all.push(started);
+      started.session = await openBroadcast(target, started.running, SESSION);
+    }
+    for (let round = 0; round < REPETITIONS; round += 1) {
+      process.stderr.write(`round ${round + 1} of ${REPETITIONS}\n`);
+      for (const target of report.targets) target.repetitions.push({ steps: [] });
+      for (const step of STEPS)
+        for (let i = 0; i < all.length; i += 1) {
+          const k = (i + round) % all.length;
+          const result = await all[k].session.step(step);
+          report.targets[k].repetitions[round].steps.push(result);
+          logStep(result, `${all[k].target.id} `);
+        }
+    }
+  } finally {
+    for (const started of all) started.session?.close();
+    for (const started of all) await started.stop();
   }
 }
 
@@ -120,15 +165,18 @@ const report = {
   cores: os.cpus().length,
   repetitions: REPETITIONS,
   warm: !cold,
+  interleaved: interleave,
   targets: TARGETS.map((t) => ({ id: t.id, label: t.label, topology: t.topology, repetitions: [] })),
 };
-for (let round = 0; round < REPETITIONS; round += 1) {
-  process.stderr.write(`repetition ${round + 1} of ${REPETITIONS}\n`);
-  for (let i = 0; i < TARGETS.length; i += 1) {
-    const k = (i + round) % TARGETS.length;
-    report.targets[k].repetitions.push(await measure(TARGETS[k]));
+if (interleave) await measureInterleaved(report);
+else
+  for (let round = 0; round < REPETITIONS; round += 1) {
+    process.stderr.write(`repetition ${round + 1} of ${REPETITIONS}\n`);
+    for (let i = 0; i < TARGETS.length; i += 1) {
+      const k = (i + round) % TARGETS.length;
+      report.targets[k].repetitions.push(await measure(TARGETS[k]));
+    }
   }
-}
 // The median repetition's steps stand for the target in the issue-10 tables below (by CPU per delivery at the first rate).
 for (const target of report.targets) {
   const ok = target.repetitions.filter((r) => r.steps);
@@ -138,8 +186,8 @@ for (const target of report.targets) {
 
 mkdirSync(`${BENCH_DIR}results`, { recursive: true });
 // A targeted run (--quick, --only, --rates, --baseline) keeps its figures apart: the full run's file is the one RESULTS.md links.
-const targeted = quick || only !== -1 || ratesAt !== -1 || baseline !== undefined || cold;
-const file = `${report.date.slice(0, 10)}-${busCost ? "bus-cost" : "broadcast"}${targeted ? "-targeted" : ""}.json`;
+const targeted = quick || only !== -1 || ratesAt !== -1 || baseline !== undefined || cold || interleave;
+const file = `${report.date.slice(0, 10)}-${busCost ? "bus-cost" : "broadcast"}${interleave ? "-interleaved" : ""}${targeted ? "-targeted" : ""}.json`;
 writeFileSync(`${BENCH_DIR}results/${file}`, `${JSON.stringify(report, null, 2)}\n`);
 
 if (busCost) {

@@ -100,10 +100,13 @@ function sum(byRole) {
 }
 
 /**
- * Runs every step (publishes per second) against a started target and resolves with one result per step.
+ * Opens a broadcast session on a started target: warm-up (unless `warm` is false), `subscribers` subscribers spread
+ * over its processes, one publisher, every subscriber checked to have joined. `step({ publishesPerSecond, warmupS,
+ * durationS })` then runs one step and resolves with its result; `close()` closes the connections. Sessions on several
+ * targets can be open at once (bench/broadcast.js --interleave runs their steps in turn).
  * `running`: { subscribers: [{host, port}], publisher: {host, port}, collect() → [{pid, role}] }.
  */
-export async function runBroadcast(target, running, { subscribers, messageBytes, steps, warm = true, log = () => {} }) {
+export async function openBroadcast(target, running, { subscribers, messageBytes, warm = true }) {
   const histogram = createLatencyHistogram();
   // The same latencies split by side: subscribers on the publisher's own process, and on the others (whose copy
   // crossed the bus or bridge first). The remote side's p50 less the local side's is what the crossing adds.
@@ -145,12 +148,12 @@ export async function runBroadcast(target, running, { subscribers, messageBytes,
     publish();
     await sleep(100);
   }
-  const results = [];
-  for (const step of steps) {
+
+  async function step({ publishesPerSecond, warmupS, durationS }) {
     let windowPublished = 0;
     let publishing = true;
     let nextAt = performance.now();
-    const intervalMs = 1000 / step.publishesPerSecond;
+    const intervalMs = 1000 / publishesPerSecond;
     const ticker = setInterval(() => {
       const now = performance.now();
       while (publishing && nextAt <= now) {
@@ -159,18 +162,18 @@ export async function runBroadcast(target, running, { subscribers, messageBytes,
         nextAt += intervalMs;
       }
     }, 1);
-    await sleep(step.warmupS * 1000);
+    await sleep(warmupS * 1000);
     const processes = running.collect();
     histogram.reset();
     bySide.local.reset();
     bySide.remote.reset();
     state.delivered = 0;
     state.windowStartUs = performance.now() * 1000;
-    state.windowEndUs = state.windowStartUs + step.durationS * 1e6;
+    state.windowEndUs = state.windowStartUs + durationS * 1e6;
     state.recording = true;
     const cpuStart = cpuByRole(processes);
     const startedAt = performance.now();
-    await sleep(step.durationS * 1000);
+    await sleep(durationS * 1000);
     publishing = false;
     clearInterval(ticker);
     await sleep(DRAIN_MS);
@@ -183,10 +186,10 @@ export async function runBroadcast(target, running, { subscribers, messageBytes,
     const at = (p, of = histogram) => (of.totalCount === 0 ? 0 : of.getValueAtPercentile(p) / 1000);
     const sideMs = (of) => ({ deliveries: of.totalCount, p50: at(50, of), p99: at(99, of) });
     const result = {
-      publishesPerSecond: step.publishesPerSecond,
+      publishesPerSecond,
       publishes: windowPublished,
-      targetDeliveriesPerSecond: step.publishesPerSecond * subscribers,
-      deliveredPerSecond: state.delivered / step.durationS,
+      targetDeliveriesPerSecond: publishesPerSecond * subscribers,
+      deliveredPerSecond: state.delivered / durationS,
       deliveredShare: expected === 0 ? 0 : state.delivered / expected,
       latencyMs: { p50: at(50), p99: at(99), p99_9: at(99.9), max: histogram.maxValue / 1000 },
       latencyMsBySide: { local: sideMs(bySide.local), remote: sideMs(bySide.remote) },
@@ -194,10 +197,28 @@ export async function runBroadcast(target, running, { subscribers, messageBytes,
       serverCpuCores: cpuUs / 1e6 / elapsedS,
       serverCpuUsByRole: cpuUsByRole,
     };
-    results.push(result);
-    log(result);
     await sleep(300);
+    return result;
   }
-  for (const { socket } of [...clients, publisher]) socket.destroy();
+
+  function close() {
+    for (const { socket } of [...clients, publisher]) socket.destroy();
+  }
+  return { step, close };
+}
+
+/** Runs every step (publishes per second) against a started target and resolves with one result per step. */
+export async function runBroadcast(target, running, { subscribers, messageBytes, steps, warm = true, log = () => {} }) {
+  const session = await openBroadcast(target, running, { subscribers, messageBytes, warm });
+  const results = [];
+  try {
+    for (const step of steps) {
+      const result = await session.step(step);
+      results.push(result);
+      log(result);
+    }
+  } finally {
+    session.close();
+  }
   return results;
 }
