@@ -75,6 +75,13 @@ async function openClient(endpoint, path, protocol, onData) {
   return { socket, send };
 }
 
+/** Sends one message stamped now from `publisher` (socket.io: as the event "p"). */
+function publishOf(target, publisher, messageBytes) {
+  return target.protocol === "socket.io"
+    ? () => publisher.send(`42["p","${stampedPayload(messageBytes)}"]`)
+    : () => publisher.send(stampedPayload(messageBytes));
+}
+
 /** WARM_PUBLISHES through one subscriber on each process, then those connections are closed (see WARM_PUBLISHES). */
 async function warmUp(target, running, messageBytes) {
   let received = 0;
@@ -82,9 +89,7 @@ async function warmUp(target, running, messageBytes) {
   for (const endpoint of running.subscribers)
     warmers.push(await openClient(endpoint, target.paths.subscribe, target.protocol, () => (received += 1)));
   const publisher = await openClient(running.publisher, target.paths.publish, target.protocol, () => {});
-  const message = stampedPayload(messageBytes);
-  const send =
-    target.protocol === "socket.io" ? () => publisher.send(`42["p","${message}"]`) : () => publisher.send(message);
+  const send = publishOf(target, publisher, messageBytes);
   for (let sent = 0; sent < WARM_PUBLISHES; sent += WARM_PER_MS) {
     for (let i = 0; i < WARM_PER_MS; i += 1) send();
     await sleep(1);
@@ -138,10 +143,7 @@ export async function openBroadcast(target, running, { subscribers, messageBytes
     clients.push(await openClient(endpoint, target.paths.subscribe, target.protocol, onDataOf(side)));
   }
   const publisher = await openClient(running.publisher, target.paths.publish, target.protocol, () => {});
-  const publish =
-    target.protocol === "socket.io"
-      ? () => publisher.send(`42["p","${stampedPayload(messageBytes)}"]`)
-      : () => publisher.send(stampedPayload(messageBytes));
+  const publish = publishOf(target, publisher, messageBytes);
   // Every subscriber joined (socket.io joins after its connect packet): one probe publish reaches all of them.
   const joined = state.deliveredAll;
   for (let tries = 0; state.deliveredAll - joined < subscribers && tries < 100; tries += 1) {
