@@ -82,7 +82,10 @@ function publishOf(target, publisher, messageBytes) {
     : () => publisher.send(stampedPayload(messageBytes));
 }
 
-/** WARM_PUBLISHES through one subscriber on each process, then those connections are closed (see WARM_PUBLISHES). */
+/**
+ * WARM_PUBLISHES through one subscriber on each process, then those connections are closed (see WARM_PUBLISHES).
+ * Throws when far fewer arrived: the bus or bridge is not carrying publishes.
+ */
 async function warmUp(target, running, messageBytes) {
   let received = 0;
   const warmers = [];
@@ -97,7 +100,8 @@ async function warmUp(target, running, messageBytes) {
   await sleep(DRAIN_MS);
   for (const { socket } of [...warmers, publisher]) socket.destroy();
   await sleep(300);
-  return received;
+  const expected = WARM_PUBLISHES * warmers.length;
+  if (received < expected * 0.9) throw new Error(`${target.id}: the warm-up delivered ${received} of ${expected}`);
 }
 
 function sum(byRole) {
@@ -128,14 +132,7 @@ export async function openBroadcast(target, running, { subscribers, messageBytes
     side.recordValue(latencyUs);
   };
   const sameEndpoint = (a, b) => a.host === b.host && a.port === b.port;
-  if (warm) {
-    const warmed = await warmUp(target, running, messageBytes);
-    // Every process has one warm-up subscriber; far fewer arrivals means the bus or bridge is not carrying publishes.
-    if (warmed < WARM_PUBLISHES * running.subscribers.length * 0.9)
-      throw new Error(
-        `${target.id}: the warm-up delivered ${warmed} of ${WARM_PUBLISHES * running.subscribers.length}`,
-      );
-  }
+  if (warm) await warmUp(target, running, messageBytes);
   const clients = [];
   for (let i = 0; i < subscribers; i += 1) {
     const endpoint = running.subscribers[i % running.subscribers.length];
