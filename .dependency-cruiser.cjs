@@ -104,15 +104,21 @@ module.exports = {
     ),
     forbid(
       "bus-moves-frames-only",
-      "bus/ (the hub and the broker) moves the publish frames of protocol/; it knows no fleet, HAProxy, config or worker (net/'s private unix socket is plumbing).",
+      "bus/ (the hub) moves the publish frames of protocol/; it knows no fleet, HAProxy, config or worker (net/'s private unix socket is plumbing).",
       { path: "^src/bus/" },
       { path: "^src/(fleet|haproxy|cli|primary|worker|apps|api|supervise|config|metrics|dashboard|tls)/" },
+    ),
+    forbid(
+      "broker-is-redis-pub-sub-only",
+      "broker/ (Redis pub/sub, for each worker and, with --history, the primary's hub) carries protocol/ frames; it knows no fleet, HAProxy, config, worker or hub beyond the hub's uplink interface.",
+      { path: "^src/broker/" },
+      { path: "^src/(fleet|haproxy|cli|primary|worker|apps|api|supervise|config|metrics|dashboard|tls|history)/" },
     ),
     forbid(
       "history-is-the-sequencer-and-recovery",
       "history/ (the stores, the hub's sequencers, the worker's recovery) uses protocol/ frames (and the Redis store the broker's pub/sub flavours), nothing else of ours: bus/ and worker/ hand it its sockets.",
       { path: "^src/history/" },
-      { path: "^src/", pathNot: "^src/(history/|protocol/|bus/redis-(cluster-)?broker[.]ts$)" },
+      { path: "^src/", pathNot: "^src/(history/|protocol/|broker/redis-(cluster-)?broker[.]ts$)" },
     ),
     forbid(
       "admission-decides-who-may-connect",

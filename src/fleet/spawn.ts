@@ -12,6 +12,8 @@ export interface WorkerSockets {
   readonly ledgerPath: string | undefined;
   /** `--history <n>` (0: off): the bus's publishes are sequenced by the hub, and subscribers can recover. */
   readonly history?: number | undefined;
+  /** `--broker` without --history: each built-in worker is on Redis itself, with the fleet's origin (hex). */
+  readonly broker?: { readonly url: string; readonly fleetOrigin: string } | undefined;
 }
 
 /** What every worker, built-in or --exec, finds in its environment; `marker` names the primary for the orphan guard. */

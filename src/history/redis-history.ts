@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
-import { type PubSubFlavour, SEQUENCED_PREFIX } from "../bus/redis-broker.js";
+import { type PubSubFlavour, SEQUENCED_PREFIX } from "../broker/redis-broker.js";
 import { RedisHistoryStore } from "./redis-store.js";
 import type { HistoryStore } from "./store.js";
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
-import { PLAIN_PUB_SUB, type PubSubFlavour } from "../bus/redis-broker.js";
-import { SHARDED_PUB_SUB } from "../bus/redis-cluster-broker.js";
+import { PLAIN_PUB_SUB, type PubSubFlavour } from "../broker/redis-broker.js";
+import { SHARDED_PUB_SUB } from "../broker/redis-cluster-broker.js";
 import { sequencedHead } from "./sequenced-frame.js";
 import type { HistoryStore, Recovery, StoredMessage, StreamPosition } from "./store.js";
 

@@ -3,7 +3,7 @@ import type { BalancerStatus, WorkerStatus } from "../protocol/control.js";
 import type { Counters } from "../protocol/counters.js";
 import type { ProcessState } from "../supervise/states.js";
 
-type CounterName = Exclude<keyof Counters, "closeCodes" | "refused">;
+type CounterName = Exclude<keyof Counters, "closeCodes" | "refused" | "broker">;
 
 /** Each counter a worker reports, as a Prometheus metric (name, type, help). */
 const COUNTER_METRICS: ReadonlyArray<[CounterName, string, "gauge" | "counter", string]> = [

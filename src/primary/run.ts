@@ -1,6 +1,6 @@
 import type http from "node:http";
 import path from "node:path";
-import { connectBroker } from "../bus/connect-broker.js";
+import { connectBroker } from "../broker/connect-broker.js";
 import { BusHub } from "../bus/hub.js";
 import type { Options } from "../config/validate.js";
 import { Dashboard } from "../dashboard/server.js";
@@ -37,6 +37,7 @@ import { createRuntimeDir, runtimeDirPrefix } from "./runtime-dir.js";
 import type { ServiceNotifier } from "./sd-notify.js";
 import { startWarnings } from "./start-warnings.js";
 import { startedEvents } from "./started.js";
+import { brokerStatus, workersOnBroker } from "./workers-on-broker.js";
 
 /** Lines kept per worker (and for the primary's events) for `wsfleet logs`. */
 const LOG_LINES_KEPT = 1000;
@@ -135,10 +136,13 @@ export async function runFleet(
   const busPath = path.join(runtimeDir, BUS_SOCKET);
   const hub =
     fleetOptions.worker.kind === "builtin" ? await BusHub.listen(busPath, createSequencer(options.history)) : undefined;
-  if (hub && broker) {
+  // --broker: with --history the hub sequences through Redis (the primary is the fleet's one peer on it); without, each
+  // worker is on Redis itself and the hub joins this fleet's workers only (docs/publish.md, "Workers on Redis").
+  const onBroker = hub ? workersOnBroker(options.broker, options.history) : undefined;
+  if (hub && broker && options.history) {
     hub.connectUplink(broker);
     broker.onRun((run) => hub.deliver(run));
-    if (options.history) hub.sequenceThroughBroker(...redisHistory(broker, fleetOptions.name, options.history));
+    hub.sequenceThroughBroker(...redisHistory(broker, fleetOptions.name, options.history));
   }
   const addressLimits = await startAddressLimits(options, runtimeDir);
   // With --haproxy, HAProxy terminates TLS and the workers stay plain on loopback.
@@ -146,7 +150,12 @@ export async function runFleet(
     workerSpawner(
       each.fleet,
       guard.marker,
-      { busPath: hub ? busPath : undefined, ledgerPath: addressLimits?.ledgerPath, history: options.history?.size },
+      {
+        busPath: hub ? busPath : undefined,
+        ledgerPath: addressLimits?.ledgerPath,
+        history: options.history?.size,
+        broker: onBroker,
+      },
       each.haproxy ? undefined : certificates?.pemFile,
       each.haproxy !== undefined,
     );
@@ -216,7 +225,15 @@ export async function runFleet(
   }
   const startedAt = new Date().toISOString();
   const snapshot = async () => ({ workers: fleet.status(), haproxy: await balancer?.status() });
-  const busStatus = () => hub && { ...hub.status(), broker: broker?.status() };
+  const busStatus = () =>
+    hub && {
+      ...hub.status(),
+      broker: brokerStatus(
+        broker,
+        onBroker,
+        fleet.status().map((worker) => worker.counters),
+      ),
+    };
   await serveControl(runtimeDir, {
     status: async () => ({
       pid: process.pid,

@@ -3,7 +3,7 @@
  * `restart`, `logs`, `reload`, `reload-cert`) share. HTTP over a unix socket in the primary's runtime directory; the
  * answers are JSON of the shapes below. Both sides import this file; it imports nothing of ours but counters.
  */
-import type { Counters } from "./counters.js";
+import type { BrokerCounts, Counters } from "./counters.js";
 
 /** A primary's runtime directory is `<tmpdir>/wsfleet-<pid>-XXXXXX` (mkdtemp); the pid lets the orphan guard find it. */
 export const RUNTIME_DIR_PREFIX = "wsfleet-";
@@ -99,27 +99,13 @@ export interface HistoryStatus {
   filledFromStore?: number;
 }
 
-export interface BrokerStatus {
+export interface BrokerStatus extends BrokerCounts {
   /** The --broker URL, password hidden. */
   url: string;
   /** The channel of a topic, `wsfleet:<name>:<topic>` (a channel per topic). */
   channel: string;
-  /** Topics subscribed on the broker: those some worker of this fleet serves. */
-  subscriptions: number;
+  /** The primary's own connection; with workers on Redis themselves (no --history), each worker has its own too. */
   state: "connected" | "reconnecting";
-  /** Publishes of this fleet's workers sent to the broker. */
-  published: number;
-  /** Publishes of other fleets received from the broker and given to this fleet's workers. */
-  received: number;
-  /** Publishes lost because the broker was unreachable when they were made (at most once). */
-  dropped: number;
-  /**
-   * Publishes of other fleets this fleet missed: gaps in an origin's numbering of a topic, as when a Cluster shard
-   * fails over and its new primary has this fleet's subscription only later (at most once; docs/publish.md).
-   */
-  lost: number;
-  errors: number;
-  reconnects: number;
 }
 
 interface BusStatus extends HubStatus {

@@ -27,6 +27,43 @@ export interface Counters {
   closeCodes: Record<string, number>;
   /** Handshakes refused, by reason (origin, max-connections, conns-per-ip, handshake-rate, authorize...). */
   refused: Record<string, number>;
+  /** With --broker (no --history) the worker is on Redis itself: its side of the broker's counts. */
+  broker?: BrokerCounts;
+}
+
+/**
+ * The broker's counts: the primary's, or with workers on Redis themselves (docs/publish.md, "Workers on Redis") the
+ * sum of its workers', each of which subscribes, publishes and counts on its own.
+ */
+export interface BrokerCounts {
+  /** Topics subscribed on the broker: those some worker of this fleet serves (once per worker serving it). */
+  subscriptions: number;
+  /** Publishes of this fleet's workers sent to the broker. */
+  published: number;
+  /** Publishes of other fleets received from the broker and given to this fleet's workers (once per worker). */
+  received: number;
+  /** Publishes lost because the broker was unreachable when they were made (at most once). */
+  dropped: number;
+  /**
+   * Publishes of other fleets this fleet missed: gaps in an origin's numbering of a topic, as when a Cluster shard
+   * fails over and its new primary has this fleet's subscription only later (at most once; docs/publish.md).
+   */
+  lost: number;
+  errors: number;
+  reconnects: number;
+}
+
+const BROKER_COUNTS = ["subscriptions", "published", "received", "dropped", "lost", "errors", "reconnects"] as const;
+
+/** The workers' broker counts summed; undefined when none is on Redis itself. */
+export function sumBrokerCounts(all: Iterable<Counters | undefined>): BrokerCounts | undefined {
+  let total: BrokerCounts | undefined;
+  for (const each of all) {
+    if (!each?.broker) continue;
+    total ??= { subscriptions: 0, published: 0, received: 0, dropped: 0, lost: 0, errors: 0, reconnects: 0 };
+    for (const key of BROKER_COUNTS) total[key] += each.broker[key];
+  }
+  return total;
 }
 
 export function createCounters(): Counters {
@@ -50,7 +87,9 @@ export function createCounters(): Counters {
 }
 
 export function snapshotCounters(counters: Counters): Counters {
-  return { ...counters, closeCodes: { ...counters.closeCodes }, refused: { ...counters.refused } };
+  const copy = { ...counters, closeCodes: { ...counters.closeCodes }, refused: { ...counters.refused } };
+  if (counters.broker) copy.broker = { ...counters.broker };
+  return copy;
 }
 
 function addCounts(total: Record<string, number>, each: Record<string, number> | undefined): void {

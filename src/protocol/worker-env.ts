@@ -2,6 +2,7 @@
  * The environment a worker runs with, encoded by the primary and decoded by the built-in worker in this one file, so
  * the two sides cannot drift. A user may also set it by hand to run dist/worker.js alone.
  */
+import { parseFleetOrigin } from "./broker-origin.js";
 import { processName } from "./naming.js";
 
 /** The highest TCP port: worker i of a fleet listens on base port + i, which must stay at or below it. */
@@ -46,6 +47,19 @@ export interface WorkerSettings extends ConnectionSettings {
   readonly history: number;
   /** wss://: PEM files of the certificate (with its chain) and key; undefined: plain ws://. */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /**
+   * `--broker` without --history: the worker is on Redis itself (docs/publish.md, "Workers on Redis"), on the fleet's
+   * channels (`wsfleet:<name>:<topic>`), its messages headed by the fleet's origin; undefined: not.
+   */
+  readonly broker: WorkerBroker | undefined;
+}
+
+export interface WorkerBroker {
+  readonly url: string;
+  /** The fleet's name, in its channels. */
+  readonly name: string;
+  /** The first bytes of every origin of this fleet (hex in WSFLEET_BROKER_FLEET). */
+  readonly fleetOrigin: Buffer;
 }
 
 export const CONNECTION_DEFAULTS: ConnectionSettings = Object.freeze({
@@ -88,6 +102,8 @@ export interface WorkerEnvInput {
   readonly connections: ConnectionSettings;
   /** The checked certificate and key in one PEM file: the worker serves wss:// with it. */
   readonly tlsPemFile?: string | undefined;
+  /** `--broker` for workers on Redis themselves: its URL, and the fleet's origin (hex). */
+  readonly broker?: { readonly url: string; readonly fleetOrigin: string } | undefined;
 }
 
 /** Supervisor's environment (SUPERVISOR_*), PORT as Heroku-style servers expect it, and the built-in worker's own. */
@@ -115,6 +131,8 @@ export function encodeWorkerEnv(input: WorkerEnvInput): Record<string, string> {
     WSFLEET_ALLOWED_ORIGINS: connections.allowedOrigins.join(","),
     WSFLEET_REQUIRE_ORIGIN: connections.requireOrigin ? "1" : "0",
     WSFLEET_MAX_CONNECTIONS: connections.maxConnections === undefined ? "" : String(connections.maxConnections),
+    WSFLEET_BROKER: input.broker?.url ?? "",
+    WSFLEET_BROKER_FLEET: input.broker?.fleetOrigin ?? "",
     // One combined PEM: OpenSSL reads the certificate chain and the key from the same file.
     ...(input.tlsPemFile === undefined
       ? {}
@@ -169,5 +187,13 @@ export function decodeWorkerEnv(env: NodeJS.ProcessEnv): WorkerSettings {
     tls: env.WSFLEET_TLS_CERT
       ? { certFile: env.WSFLEET_TLS_CERT, keyFile: env.WSFLEET_TLS_KEY || env.WSFLEET_TLS_CERT }
       : undefined,
+    broker: env.WSFLEET_BROKER ? workerBroker(env) : undefined,
   });
+}
+
+/** WSFLEET_BROKER's fleet: its name (SUPERVISOR_GROUP_NAME) and origin (WSFLEET_BROKER_FLEET, hex). */
+function workerBroker(env: NodeJS.ProcessEnv): WorkerBroker {
+  const fleetOrigin = parseFleetOrigin(env.WSFLEET_BROKER_FLEET ?? "");
+  if (!env.SUPERVISOR_GROUP_NAME) throw new Error("WSFLEET_BROKER needs SUPERVISOR_GROUP_NAME, the fleet's name");
+  return { url: env.WSFLEET_BROKER as string, name: env.SUPERVISOR_GROUP_NAME, fleetOrigin };
 }

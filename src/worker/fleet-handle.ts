@@ -3,6 +3,7 @@ import type { Fleet } from "../api/types.js";
 import type { WorkerHistory } from "../history/worker-history.js";
 import { encodeFrame, forEachFrame, HISTORY } from "../protocol/bus-frames.js";
 import type { Counters } from "../protocol/counters.js";
+import type { BrokerPeer } from "./broker-peer.js";
 import type { BusClient } from "./bus-client.js";
 import type { TopicInterest } from "./topic-interest.js";
 
@@ -10,8 +11,9 @@ const NO_HISTORY = "fleet.history needs --history <n>: the fleet keeps no messag
 
 /**
  * `fleet.publish`: this worker's subscribers through uWebSockets.js' own `app.publish` (no round trip), the other
- * workers (and, through the primary, other hosts) through the bus. With --history, every publish goes through the
- * hub's sequencer instead and comes back with its offset (src/history/worker-history.ts).
+ * workers through the bus, other hosts (--broker) through Redis, to which the worker publishes itself. With
+ * --history, every publish goes through the hub's sequencer instead and comes back with its offset
+ * (src/history/worker-history.ts).
  */
 export function createFleetHandle(
   server: uWS.TemplatedApp,
@@ -21,6 +23,7 @@ export function createFleetHandle(
   compress: boolean,
   interest: TopicInterest,
   history: WorkerHistory<uWS.WebSocket<object>> | undefined,
+  broker: BrokerPeer | undefined,
 ): Fleet {
   if (history) {
     return {
@@ -41,9 +44,13 @@ export function createFleetHandle(
     workerName,
     publish(topic, message, isBinary = false) {
       counters.published += 1;
-      // Only what another worker or host serves leaves the worker (topic routing).
-      if (bus && !interest.mustLeave(topic)) counters.kept += 1;
-      else if (bus && !bus.send(encodeFrame(topic, message, isBinary))) counters.dropped += 1;
+      // Only what another worker serves goes to the hub (topic routing); with workers on Redis, everything to Redis.
+      const toHub = bus !== undefined && interest.mustLeave(topic);
+      if (toHub || broker) {
+        const frame = encodeFrame(topic, message, isBinary);
+        if (toHub && !bus.send(frame)) counters.dropped += 1;
+        broker?.publish(frame);
+      } else if (bus) counters.kept += 1;
       server.publish(topic, message, isBinary, compress);
       return undefined;
     },

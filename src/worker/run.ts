@@ -39,10 +39,13 @@ export async function runWorker(env: NodeJS.ProcessEnv): Promise<void> {
     }
     fail((error as Error).message);
   }
-  const statsTimer = setInterval(
-    () => send({ type: "stats", counters: snapshotCounters(counters) }),
-    STATS_INTERVAL_MS,
-  );
+  const stats = () => {
+    const snapshot = snapshotCounters(counters);
+    const broker = server.brokerCounts();
+    if (broker) snapshot.broker = broker;
+    send({ type: "stats", counters: snapshot });
+  };
+  const statsTimer = setInterval(stats, STATS_INTERVAL_MS);
   statsTimer.unref();
   let draining = false;
   const drain = (closeCode: number, listenersFirst = false) => {
@@ -50,7 +53,7 @@ export async function runWorker(env: NodeJS.ProcessEnv): Promise<void> {
     draining = true;
     const reason = closeCode === CLOSE_GOING_AWAY ? "server shutting down" : "service restart";
     void server.drain(closeCode, reason, listenersFirst).then(() => {
-      send({ type: "stats", counters: snapshotCounters(counters) });
+      stats();
       process.exit(0);
     });
   };
@@ -62,5 +65,5 @@ export async function runWorker(env: NodeJS.ProcessEnv): Promise<void> {
   });
   send({ type: "listening", port: settings.port, addresses: server.addresses });
   // Counters from the start, so status and /metrics never show a running worker without them.
-  send({ type: "stats", counters: snapshotCounters(counters) });
+  stats();
 }

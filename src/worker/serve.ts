@@ -5,8 +5,9 @@ import { RefusalLog } from "../admission/refusal-log.js";
 import type { WsfleetApp } from "../api/types.js";
 import { WorkerHistory } from "../history/worker-history.js";
 import { listenAddresses } from "../net/listen-addresses.js";
-import type { Counters } from "../protocol/counters.js";
+import type { BrokerCounts, Counters } from "../protocol/counters.js";
 import type { WorkerSettings } from "../protocol/worker-env.js";
+import type { BrokerPeer } from "./broker-peer.js";
 import { BusClient } from "./bus-client.js";
 import { closedBy, SPREAD_TICK_MS } from "./drain-spread.js";
 import { createFleetHandle, deliverFromBus } from "./fleet-handle.js";
@@ -21,6 +22,8 @@ export interface RunningServer {
    * a steady rate instead of all in the same millisecond; resolves when all are closed.
    */
   drain(closeCode: number, reason: string, listenersFirst?: boolean): Promise<void>;
+  /** With the worker on Redis itself (--broker, no --history): its side of the broker's counts. */
+  brokerCounts(): BrokerCounts | undefined;
 }
 
 export class ListenError extends Error {
@@ -108,8 +111,16 @@ export async function serve(
           app.envelope?.bind(app),
         )
       : undefined;
+  // --broker without --history: this worker publishes to and subscribes on Redis itself. ioredis is loaded only then,
+  // so a worker without a broker keeps a smaller heap (and cheaper GCs).
+  let broker: BrokerPeer | undefined;
+  if (settings.broker && !history) {
+    const { BrokerPeer } = await import("./broker-peer.js");
+    broker = await BrokerPeer.open(settings.broker, server, counters, compress, log);
+  }
+  if (settings.busPath) state.subscription = interest.subscription;
+  if (broker) state.subscription = broker.watch(state.subscription);
   if (settings.busPath) {
-    state.subscription = interest.subscription;
     bus = await BusClient.connect(
       settings.busPath,
       deliverFromBus(server, counters, compress, interest, history),
@@ -119,7 +130,7 @@ export async function serve(
       },
     );
   }
-  await app.setup?.(createFleetHandle(server, bus, settings.workerName, counters, compress, interest, history));
+  await app.setup?.(createFleetHandle(server, bus, settings.workerName, counters, compress, interest, history, broker));
   const addresses = await listenAddresses(settings.host);
   const sockets: uWS.us_listen_socket[] = [];
   try {
@@ -131,6 +142,7 @@ export async function serve(
   }
   return {
     addresses,
+    brokerCounts: () => broker?.counts(),
     async drain(closeCode, reason, listenersFirst = false) {
       state.draining = true;
       // An upgrade: the next generation shares the port, so closing now hands it every new connection.

@@ -36,6 +36,12 @@ test("--broker: two fleets on 127.0.0.2 and 127.0.0.3 sharing one Redis are one 
   assert.equal(statusJson(b.primary.child.pid).bus.broker.subscriptions, 0);
   green.close();
   assert.ok(broker.published > 0 && broker.received > 0, JSON.stringify(broker));
+  // Each worker is on Redis itself (no --history): its own counts, summed into the fleet's above.
+  const workers = statusJson(b.primary.child.pid).workers.map((w) => w.counters.broker);
+  assert.ok(
+    workers.every((counts) => counts?.published > 0),
+    JSON.stringify(workers),
+  );
 });
 
 test("--broker: a room left and joined again on the other fleet under traffic; what came between is not counted lost", async (t) => {

@@ -21,7 +21,10 @@ function twoFleets(t, cluster, workers) {
   ]);
 }
 
-/** Waits until each fleet's broker has `count` subscriptions: a subscription counts once Redis has it. */
+/**
+ * Waits until each fleet's broker has `count` subscriptions: a subscription counts once Redis has it, once per worker
+ * (each worker is on Redis itself, docs/publish.md "Workers on Redis").
+ */
 async function subscribed(fleets, count) {
   const ok = await eventually(
     () => fleets.every((f) => statusJson(f.primary.child.pid).bus.broker.subscriptions === count),
@@ -39,7 +42,8 @@ test("redis+cluster: two fleets on 127.0.0.2/.3 sharing a 3-shard cluster; every
   const urls = fleets.flatMap((f) => f.urls);
   const members = new Map();
   for (const room of ROOMS) members.set(room, await Promise.all(urls.map((url) => member(url, room))));
-  await subscribed(fleets, ROOMS.length);
+  // Both workers of each fleet serve every room.
+  await subscribed(fleets, ROOMS.length * 2);
   const count = 20;
   // Each room's publisher is on another worker and fleet in turn.
   for (let n = 0; n < count; n += 1) {

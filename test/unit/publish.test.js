@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { redactUrl } from "../../dist/bus/redis-broker.js";
+import { redactUrl } from "../../dist/broker/redis-broker.js";
 import { countFrames, encodeFrame, FrameSplitter, forEachFrame } from "../../dist/protocol/bus-frames.js";
 
 function decodeAll(run) {

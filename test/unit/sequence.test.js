@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { FORGET_AFTER_MS, PublishSequences, SequenceTracker } from "../../dist/bus/sequence.js";
+import { FORGET_AFTER_MS, PublishSequences, SequenceTracker } from "../../dist/broker/sequence.js";
 
 test("sequences: each topic numbered 1, 2, 3, … on its own; forgotten after a silence, then 1 again", () => {
   const sequences = new PublishSequences();

@@ -75,6 +75,7 @@ test("the worker reads its settings from the environment, with the same defaults
       requireOrigin: false,
       maxConnections: undefined,
       tls: undefined,
+      broker: undefined,
     },
   );
   assert.equal(decodeWorkerEnv({ PORT: "9000", WSFLEET_SHARED_PORT: "1" }).exclusivePort, false);
@@ -120,6 +121,7 @@ test("what the primary encodes the worker decodes: one file holds both sides of 
       ledgerPath: "/tmp/wsfleet-1-x/ledger.sock",
       history: 0,
       tls: { certFile: "/run/wsfleet/tls.pem", keyFile: "/run/wsfleet/tls.pem" },
+      broker: undefined,
       ...options.fleet.connections,
     },
   );

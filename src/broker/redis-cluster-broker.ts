@@ -1,7 +1,7 @@
 import { Cluster } from "ioredis";
 import { wsfleetError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
-import { type PubSubFlavour, RedisBroker, redactUrl } from "./redis-broker.js";
+import { type BrokerOpening, type PubSubFlavour, RedisBroker, redactUrl } from "./redis-broker.js";
 
 /** As for one Redis: back-off capped at 1 s, 3 s to answer at start. */
 const MAX_RECONNECT_DELAY_MS = 1000;
@@ -64,7 +64,12 @@ function parseClusterUrl(url: string): ClusterUrl {
  * resubscribes each channel on the shard's new primary; what is published on that shard meanwhile is lost (at most
  * once) and counted as dropped on the publishing side.
  */
-export async function connectCluster(url: string, name: string, logger: Logger): Promise<RedisBroker> {
+export async function connectCluster(
+  url: string,
+  name: string,
+  logger: Logger,
+  opening: BrokerOpening = {},
+): Promise<RedisBroker> {
   const { seeds, tls, username, password } = parseClusterUrl(url);
   const cluster = new Cluster(seeds, {
     lazyConnect: true,
@@ -86,6 +91,27 @@ export async function connectCluster(url: string, name: string, logger: Logger):
       maxRetriesPerRequest: 0,
     },
   });
+  if (opening.wait !== false) await waitForCluster(cluster, url);
+  const broker = new RedisBroker(url, name, cluster, cluster, logger, SHARDED_PUB_SUB, opening.identity);
+  // Not there now: the client goes on retrying with the back-off; "ready" subscribes what is served by then.
+  if (opening.wait === false) cluster.connect().catch(() => {});
+  // After a failover ioredis resubscribes each slot's channels on the new primary, but under load it was seen to miss
+  // one, whose room then lost 0.6-1.9 s more than the others until a resubscribe 1 s after the subscribers settled
+  // (2 runs in 6 of the failover test). So ask again for all 100 ms after they are ready (no such lag in 9 runs), and
+  // once more when they have settled.
+  let soon: NodeJS.Timeout | undefined;
+  let settle: NodeJS.Timeout | undefined;
+  cluster.on("subscribersReady", () => {
+    clearTimeout(soon);
+    clearTimeout(settle);
+    soon = setTimeout(() => broker.resubscribe(), RESUBSCRIBE_SOON_MS).unref();
+    settle = setTimeout(() => broker.resubscribe(), RESUBSCRIBE_SETTLE_MS).unref();
+  });
+  return broker;
+}
+
+/** Connects within CONNECT_TIMEOUT_MS, or throws exit 2 naming --broker. */
+async function waitForCluster(cluster: Cluster, url: string): Promise<void> {
   let lastError: Error | undefined;
   const remember = (error: Error) => {
     lastError = error;
@@ -104,18 +130,4 @@ export async function connectCluster(url: string, name: string, logger: Logger):
     clearTimeout(timer);
   }
   cluster.off("error", remember);
-  const broker = new RedisBroker(url, name, cluster, cluster, logger, SHARDED_PUB_SUB);
-  // After a failover ioredis resubscribes each slot's channels on the new primary, but under load it was seen to miss
-  // one, whose room then lost 0.6-1.9 s more than the others until a resubscribe 1 s after the subscribers settled
-  // (2 runs in 6 of the failover test). So ask again for all 100 ms after they are ready (no such lag in 9 runs), and
-  // once more when they have settled.
-  let soon: NodeJS.Timeout | undefined;
-  let settle: NodeJS.Timeout | undefined;
-  cluster.on("subscribersReady", () => {
-    clearTimeout(soon);
-    clearTimeout(settle);
-    soon = setTimeout(() => broker.resubscribe(), RESUBSCRIBE_SOON_MS).unref();
-    settle = setTimeout(() => broker.resubscribe(), RESUBSCRIBE_SETTLE_MS).unref();
-  });
-  return broker;
 }

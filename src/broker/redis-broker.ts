@@ -1,16 +1,17 @@
 import { randomBytes } from "node:crypto";
 import type { Cluster } from "ioredis";
 import { Redis, type RedisOptions } from "ioredis";
+import type { BusUplink } from "../bus/router.js";
 import { wsfleetError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import { FLEET_BYTES, ORIGIN_BYTES } from "../protocol/broker-origin.js";
 import { countFrames, type FrameRun, frameTopicKey } from "../protocol/bus-frames.js";
 // Its side of `wsfleet status` and /metrics; messages there are publishes (frames), not Redis commands.
 import type { BrokerStatus } from "../protocol/control.js";
-import type { BusUplink } from "./router.js";
+import type { BrokerCounts } from "../protocol/counters.js";
 import { PublishSequences, SequenceTracker } from "./sequence.js";
 
-/** Each message on Redis starts with the publishing primary's id, so a fleet skips its own publishes coming back. */
-const ORIGIN_BYTES = 8;
+// Each message on Redis starts with its publisher's origin (src/protocol/broker-origin.ts), so a fleet skips its own.
 /** Then the topic's sequence number from that origin (u32 BE), so a receiver counts what it missed; then the frame. */
 const SEQ_BYTES = 4;
 const PREFIX_BYTES = ORIGIN_BYTES + SEQ_BYTES;
@@ -54,15 +55,40 @@ export const PLAIN_PUB_SUB: PubSubFlavour = {
 
 type Command = (channel: Buffer, message?: Buffer) => Promise<unknown>;
 
+/** Who publishes: `origin` heads each message; one whose first `ownBytes` match it is ours (the hub delivered it). */
+export interface BrokerIdentity {
+  readonly origin: Buffer;
+  readonly ownBytes: number;
+}
+
+/** A primary on its own: a random origin, all of it its own. */
+function primaryIdentity(): BrokerIdentity {
+  return { origin: randomBytes(ORIGIN_BYTES), ownBytes: ORIGIN_BYTES };
+}
+
+/** A worker of the fleet `fleetOrigin` (FLEET_BYTES): the fleet's bytes, then two of its own. */
+export function workerIdentity(fleetOrigin: Buffer): BrokerIdentity {
+  if (fleetOrigin.length !== FLEET_BYTES)
+    throw new Error(`a fleet origin is ${FLEET_BYTES} bytes, got ${fleetOrigin.length}`);
+  return { origin: Buffer.concat([fleetOrigin, randomBytes(ORIGIN_BYTES - FLEET_BYTES)]), ownBytes: FLEET_BYTES };
+}
+
+/** How a broker is opened: `wait` for Redis (the primary, exit 2 if unreachable) or not (a worker, which retries). */
+export interface BrokerOpening {
+  readonly identity?: BrokerIdentity;
+  readonly wait?: boolean;
+}
+
 /**
- * `--broker redis://...`: a channel per topic, `wsfleet:<name>:<topic>`. The primary publishes each of its workers'
- * publishes to its topic's channel and subscribes only to the channels of topics its workers serve, handing what
- * other fleets of the same name publish there to its hub. Two connections (Redis' subscriber mode takes one over;
+ * `--broker redis://...`: a channel per topic, `wsfleet:<name>:<topic>`. Its owner (each worker, src/worker/broker-peer.ts;
+ * with --history the primary, for its hub) publishes each publish to its topic's channel and subscribes only to the
+ * channels of topics it serves, handing what other fleets of the same name publish there on. Two connections (Redis' subscriber mode takes one over;
  * a Cluster's sharded subscribers are its own). While Redis is away publishes are dropped, not queued (at most once,
  * like socket.io's Redis adapter); ioredis reconnects with back-off, and every served topic is subscribed again.
  */
 export class RedisBroker implements BusUplink {
-  private readonly origin = randomBytes(ORIGIN_BYTES);
+  private readonly origin: Buffer;
+  private readonly ownBytes: number;
   private readonly counts = { published: 0, received: 0, dropped: 0, errors: 0, reconnects: 0 };
   private readonly sequences = new PublishSequences();
   private readonly heard = new SequenceTracker();
@@ -82,7 +108,12 @@ export class RedisBroker implements BusUplink {
     private readonly subscriber: Redis | Cluster,
     logger: Logger,
     private readonly flavour: PubSubFlavour = PLAIN_PUB_SUB,
+    identity: BrokerIdentity = primaryIdentity(),
   ) {
+    this.origin = identity.origin;
+    this.ownBytes = identity.ownBytes;
+    // Opened without waiting, the first "ready" is the connection, not a reconnection.
+    let readyBefore = subscriber.status === "ready";
     // A subscription asked for while Redis was away never took: ask again for all of them.
     subscriber.on("ready", () => this.resubscribe());
     for (const client of new Set([publisher, subscriber])) {
@@ -93,7 +124,10 @@ export class RedisBroker implements BusUplink {
         logger.event("warn", "broker-lost", `broker ${redactUrl(url)}: ${error.message}; reconnecting`);
       });
       client.on("ready", () => {
-        if (client === subscriber) this.counts.reconnects += 1;
+        if (client === subscriber) {
+          if (readyBefore) this.counts.reconnects += 1;
+          readyBefore = true;
+        }
         if (!this.lost || this.state() !== "connected") return;
         this.lost = false;
         logger.event("info", "broker-back", `broker ${redactUrl(url)}: connected again`);
@@ -102,7 +136,7 @@ export class RedisBroker implements BusUplink {
   }
 
   /** Connects and subscribes, or throws exit 2 naming --broker: checked before any worker starts. */
-  static async connect(url: string, name: string, logger: Logger): Promise<RedisBroker> {
+  static async connect(url: string, name: string, logger: Logger, opening: BrokerOpening = {}): Promise<RedisBroker> {
     const options: RedisOptions = {
       lazyConnect: true,
       connectTimeout: CONNECT_TIMEOUT_MS,
@@ -112,6 +146,12 @@ export class RedisBroker implements BusUplink {
     };
     const publisher = new Redis(url, { ...options, enableAutoPipelining: true });
     const subscriber = new Redis(url, options);
+    if (opening.wait === false) {
+      const broker = new RedisBroker(url, name, publisher, subscriber, logger, PLAIN_PUB_SUB, opening.identity);
+      // Refused now: ioredis goes on retrying with the back-off, and "ready" subscribes what is served by then.
+      for (const client of [publisher, subscriber]) client.connect().catch(() => {});
+      return broker;
+    }
     let lastError: Error | undefined;
     const remember = (error: Error) => {
       lastError = error;
@@ -127,13 +167,14 @@ export class RedisBroker implements BusUplink {
     }
     publisher.off("error", remember);
     subscriber.off("error", remember);
-    return new RedisBroker(url, name, publisher, subscriber, logger);
+    return new RedisBroker(url, name, publisher, subscriber, logger, PLAIN_PUB_SUB, opening.identity);
   }
 
   /** Other fleets' publishes, as runs of whole frames, go to `deliver`. */
   onRun(deliver: (run: FrameRun) => void): void {
     this.subscriber.on(this.flavour.message, (_channel: Buffer, message: Buffer) => {
-      if (message.length < PREFIX_BYTES || this.origin.equals(message.subarray(0, ORIGIN_BYTES))) return;
+      if (message.length < PREFIX_BYTES || this.origin.compare(message, 0, this.ownBytes, 0, this.ownBytes) === 0)
+        return;
       const topicKey = frameTopicKey(message, PREFIX_BYTES);
       if (this.pending.size > 0 && this.pending.has(topicKey)) return;
       const origin = message.toString("latin1", 0, ORIGIN_BYTES);
@@ -194,17 +235,17 @@ export class RedisBroker implements BusUplink {
     return { client: this.publisher, flavour: this.flavour, ready: () => this.publisher.status === "ready" };
   }
 
-  status(): BrokerStatus {
+  /**
+   * `counts` (a worker's on Redis itself, summed by the primary) in place of this broker's own: the URL, channel and
+   * state are still this connection's.
+   */
+  status(counts: BrokerCounts = this.countsNow()): BrokerStatus {
     const channel = this.flavour.channel(this.name, Buffer.from("<topic>")).toString();
-    const { url, topics, heard } = this;
-    return {
-      url: redactUrl(url),
-      channel,
-      subscriptions: topics.size,
-      state: this.state(),
-      ...this.counts,
-      lost: heard.lost,
-    };
+    return { url: redactUrl(this.url), channel, state: this.state(), ...counts };
+  }
+
+  countsNow(): BrokerCounts {
+    return { subscriptions: this.topics.size, ...this.counts, lost: this.heard.lost };
   }
 
   close(): void {
