@@ -33,6 +33,8 @@ test("--broker: two fleets on 127.0.0.2 and 127.0.0.3 sharing one Redis are one 
   assert.equal(broker.subscriptions, 1, JSON.stringify(broker));
   assert.equal(broker.state, "connected");
   assert.equal(broker.channel, "wsfleet:websockets-test:<topic>");
+  // The counts are the workers' (each is on Redis itself), which reach the primary once a second.
+  await eventually(() => statusJson(b.primary.child.pid).bus.broker.subscriptions === 0, 5000);
   assert.equal(statusJson(b.primary.child.pid).bus.broker.subscriptions, 0);
   green.close();
   assert.ok(broker.published > 0 && broker.received > 0, JSON.stringify(broker));
@@ -95,14 +97,23 @@ test("--broker: Redis killed and restarted under traffic; workers keep serving, 
   assert.ok(await eventually(heardAfter(otherFleet, back), 5000), "delivery across fleets resumes");
   clearInterval(traffic);
   assert.ok(await eventually(heardAfter(otherFleet, sent - 1), 5000), "the last message reaches the other fleet");
-  const broker = statusJson(a.primary.child.pid).bus.broker;
+  // The counts are the workers' (each is on Redis itself), which reach the primary once a second.
+  let broker;
+  await eventually(() => {
+    broker = statusJson(a.primary.child.pid).bus.broker;
+    return broker.reconnects >= 1 && broker.dropped > 0 && broker.errors > 0;
+  }, 5000);
   assert.equal(broker.state, "connected");
   assert.ok(broker.reconnects >= 1 && broker.dropped > 0 && broker.errors > 0, JSON.stringify(broker));
   // What the other fleet missed while Redis was away, it counted: gaps in the publishing fleet's numbering (from the
   // first message it heard: its subscription may have come after the first few).
   const numbers = otherFleet.heard.map((line) => Number(line.slice(3)));
   const missed = numbers.at(-1) - numbers[0] + 1 - numbers.length;
-  const receiver = statusJson(b.primary.child.pid).bus.broker;
+  let receiver;
+  await eventually(() => {
+    receiver = statusJson(b.primary.child.pid).bus.broker;
+    return receiver.lost >= missed;
+  }, 5000);
   t.diagnostic(
     `the other fleet missed ${missed} while Redis was away; counted ${receiver.lost}; publisher ${broker.dropped} dropped`,
   );

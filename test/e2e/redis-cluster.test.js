@@ -56,7 +56,12 @@ test("redis+cluster: two fleets on 127.0.0.2/.3 sharing a 3-shard cluster; every
   for (const room of ROOMS) {
     for (const ws of members.get(room)) assert.deepEqual(ws.heard, expected(room), `${room}: once, in order`);
   }
-  const broker = statusJson(fleets[0].primary.child.pid).bus.broker;
+  // The counts are the workers' (each is on the cluster itself), which reach the primary once a second.
+  let broker;
+  await eventually(() => {
+    broker = statusJson(fleets[0].primary.child.pid).bus.broker;
+    return broker.published > 0 && broker.received > 0;
+  }, 5000);
   assert.equal(broker.state, "connected");
   assert.equal(broker.channel, "wsfleet:websockets-test:{<topic>}");
   assert.ok(broker.published > 0 && broker.received > 0 && broker.dropped === 0, JSON.stringify(broker));
