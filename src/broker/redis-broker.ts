@@ -80,10 +80,10 @@ export interface BrokerOpening {
 }
 
 /**
- * `--broker redis://...`: a channel per topic, `wsfleet:<name>:<topic>`. Its owner (each worker, src/worker/broker-peer.ts;
- * with --history the primary, for its hub) publishes each publish to its topic's channel and subscribes only to the
- * channels of topics it serves, handing what other fleets of the same name publish there on. Two connections (Redis' subscriber mode takes one over;
- * a Cluster's sharded subscribers are its own). While Redis is away publishes are dropped, not queued (at most once,
+ * `--broker redis://...`: a channel per topic, `wsfleet:<name>:<topic>`. Its owner (each worker,
+ * src/worker/broker-peer.ts; with --history the primary, for its hub) publishes each publish to its topic's channel
+ * and subscribes only to the channels of topics it serves, handing on what other fleets of the same name publish
+ * there. Two connections (Redis' subscriber mode takes one over; a Cluster's sharded subscribers are its own). While Redis is away publishes are dropped, not queued (at most once,
  * like socket.io's Redis adapter); ioredis reconnects with back-off, and every served topic is subscribed again.
  */
 export class RedisBroker implements BusUplink {

@@ -1,23 +1,13 @@
 import type { RedisBroker } from "../broker/redis-broker.js";
 import { newFleetOrigin } from "../protocol/broker-origin.js";
 import type { BrokerStatus } from "../protocol/control.js";
-import { type BrokerCounts, type Counters, sumBrokerCounts } from "../protocol/counters.js";
+import { type Counters, emptyBrokerCounts, sumBrokerCounts } from "../protocol/counters.js";
 
 /** What each built-in worker is told to be on Redis itself with: the --broker URL and this fleet's origin. */
 export interface WorkersOnBroker {
   readonly url: string;
   readonly fleetOrigin: string;
 }
-
-const NO_COUNTS: BrokerCounts = {
-  subscriptions: 0,
-  published: 0,
-  received: 0,
-  dropped: 0,
-  lost: 0,
-  errors: 0,
-  reconnects: 0,
-};
 
 /**
  * `--broker` without --history: the workers publish and subscribe on Redis themselves, and the primary keeps its
@@ -35,5 +25,5 @@ export function brokerStatus(
   workers: Iterable<Counters | undefined>,
 ): BrokerStatus | undefined {
   if (!broker) return undefined;
-  return onBroker ? broker.status(sumBrokerCounts(workers) ?? NO_COUNTS) : broker.status();
+  return onBroker ? broker.status(sumBrokerCounts(workers) ?? emptyBrokerCounts()) : broker.status();
 }

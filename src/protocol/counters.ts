@@ -55,12 +55,17 @@ export interface BrokerCounts {
 
 const BROKER_COUNTS = ["subscriptions", "published", "received", "dropped", "lost", "errors", "reconnects"] as const;
 
+/** Broker counts of nothing yet. */
+export function emptyBrokerCounts(): BrokerCounts {
+  return { subscriptions: 0, published: 0, received: 0, dropped: 0, lost: 0, errors: 0, reconnects: 0 };
+}
+
 /** The workers' broker counts summed; undefined when none is on Redis itself. */
 export function sumBrokerCounts(all: Iterable<Counters | undefined>): BrokerCounts | undefined {
   let total: BrokerCounts | undefined;
   for (const each of all) {
     if (!each?.broker) continue;
-    total ??= { subscriptions: 0, published: 0, received: 0, dropped: 0, lost: 0, errors: 0, reconnects: 0 };
+    total ??= emptyBrokerCounts();
     for (const key of BROKER_COUNTS) total[key] += each.broker[key];
   }
   return total;
