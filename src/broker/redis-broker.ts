@@ -244,6 +244,27 @@ export class RedisBroker implements BusUplink {
     return { url: redactUrl(this.url), channel, state: this.state(), ...counts };
   }
 
+  /**
+   * Resolves once both connections are ready, or after `timeoutMs` (then ioredis goes on retrying): a worker waits so
+   * that what its first clients subscribe is subscribed on Redis, not left for the "ready" that comes later.
+   */
+  whenReady(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const clients = [...new Set([this.publisher, this.subscriber])];
+      function done() {
+        clearTimeout(timer);
+        for (const client of clients) client.off("ready", check);
+        resolve();
+      }
+      const check = () => {
+        if (this.state() === "connected") done();
+      };
+      for (const client of clients) client.on("ready", check);
+      check();
+    });
+  }
+
   countsNow(): BrokerCounts {
     return { subscriptions: this.topics.size, ...this.counts, lost: this.heard.lost };
   }

@@ -6,6 +6,9 @@ import { forEachFrame, frameTopicKey } from "../protocol/bus-frames.js";
 import type { BrokerCounts, Counters } from "../protocol/counters.js";
 import type { WorkerBroker } from "../protocol/worker-env.js";
 
+/** How long a starting worker waits for Redis (the primary's own start-up check allows as long). */
+const READY_WAIT_MS = 3000;
+
 type Subscription = (topic: ArrayBuffer, newCount: number, oldCount: number) => void;
 
 /**
@@ -14,8 +17,8 @@ type Subscription = (topic: ArrayBuffer, newCount: number, oldCount: number) => 
  * publishes every publish of its own to the topic's channel, and subscribes to the channels of the topics it serves;
  * what its own fleet published there it skips (the hub gave it those already, Redis or not).
  *
- * Opened without waiting: the primary checked Redis at start, and a worker started while Redis is away retries
- * (publishes dropped and counted meanwhile, at most once) instead of failing.
+ * Opened without failing: the primary checked Redis at start; a worker waits up to READY_WAIT_MS for it, and one
+ * started while Redis is away then serves and retries (publishes dropped and counted meanwhile, at most once).
  */
 export class BrokerPeer {
   private constructor(private readonly broker: RedisBroker) {}
@@ -41,6 +44,8 @@ export class BrokerPeer {
     };
     // Publishes only: a frame from Redis never holds a routing notice.
     broker.onRun((run) => forEachFrame(run.bytes, deliver));
+    // Subscribed on Redis before the first client can come; Redis away: serve anyway after this, and retry.
+    await broker.whenReady(READY_WAIT_MS);
     return new BrokerPeer(broker);
   }
 
