@@ -7,7 +7,7 @@
  * [--baseline <checkout>/dist/primary.js] [--cold] [--interleave]`: prints
  * Markdown tables; the JSON goes to bench/results/.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { openBroadcast, runBroadcast } from "./lib/scenarios/broadcast.js";
 import { manyTopicsReport } from "./lib/scenarios/many-topics.js";
@@ -44,7 +44,18 @@ const RATES =
       : quick
         ? [20, 200]
         : [20, 50, 100, 200, 400];
-const STEPS = RATES.map((publishesPerSecond) => ({ publishesPerSecond, warmupS: 1, durationS: quick ? 2 : 4 }));
+/**
+ * Each step measures 4 s, or up to 8 s until it holds 400 publishes: at 50/s a 4 s window was 200 publishes, and the
+ * same target's CPU per delivery moved by 10-20 % between rounds (the bridge 5.25-7.05 µs in one interleaved run of 8),
+ * against 6.2-6.6 µs over 8 s windows.
+ */
+const MIN_PUBLISHES = 400;
+const durationOf = (rate) => (quick ? 2 : Math.min(8, Math.max(4, MIN_PUBLISHES / rate)));
+const STEPS = RATES.map((publishesPerSecond) => ({
+  publishesPerSecond,
+  warmupS: 1,
+  durationS: durationOf(publishesPerSecond),
+}));
 /** "Loss-free": at least this share of the expected deliveries arrived within the step and its drain. */
 const LOSS_FREE_SHARE = 0.999;
 
@@ -63,9 +74,12 @@ const cold = process.argv.includes("--cold");
 /**
  * --interleave: every target started at once and each step run on one target after the other (the order rotated
  * each round), so the ratios compare steps seconds apart instead of runs minutes apart; the idle targets meanwhile
- * hold their connections. A targeted run.
+ * hold their connections. Without --only and the like it is a full run, and RESULTS.md shows it.
  */
 const interleave = process.argv.includes("--interleave");
+/** How RESULTS.md describes an --interleave run. */
+const INTERLEAVED =
+  "Interleaved (`--interleave`): every target was started once and kept up, its 1,000 subscribers connected, for the whole run; round by round each step ran on one target after the other, the order rotated each round, so each ratio compares steps seconds apart, not runs minutes apart (on this machine the same target's CPU per delivery drifted by up to 30 % between runs a minute apart).";
 const TARGETS = [
   broadcastUwsTarget(1),
   broadcastUwsTarget(2),
@@ -185,9 +199,13 @@ for (const target of report.targets) {
 }
 
 mkdirSync(`${BENCH_DIR}results`, { recursive: true });
-// A targeted run (--quick, --only, --rates, --baseline) keeps its figures apart: the full run's file is the one RESULTS.md links.
-const targeted = quick || only !== -1 || ratesAt !== -1 || baseline !== undefined || cold || interleave;
-const file = `${report.date.slice(0, 10)}-${busCost ? "bus-cost" : "broadcast"}${interleave ? "-interleaved" : ""}${targeted ? "-targeted" : ""}.json`;
+// A targeted run (--quick, --only, --rates, --baseline, --cold) keeps its figures apart: the full run's file is the one RESULTS.md links.
+const targeted = quick || only !== -1 || ratesAt !== -1 || baseline !== undefined || cold;
+const stem = `${report.date.slice(0, 10)}-${busCost ? "bus-cost" : "broadcast"}${interleave ? "-interleaved" : ""}${targeted ? "-targeted" : ""}`;
+// A second run of the same kind on the same day gets its start time too: a committed run's file is never overwritten.
+const file = existsSync(`${BENCH_DIR}results/${stem}.json`)
+  ? `${stem}-${report.date.slice(11, 19).replaceAll(":", "")}.json`
+  : `${stem}.json`;
 writeFileSync(`${BENCH_DIR}results/${file}`, `${JSON.stringify(report, null, 2)}\n`);
 
 if (busCost) {
@@ -315,7 +333,7 @@ if (!targeted) {
   const heading = [
     "## Broadcast: fleet-wide publish (`bench/broadcast.js`)",
     "",
-    `From [\`results/${file}\`](results/${file}), a run started ${report.date}. Each target, freshly started, first carries 20,000 publishes (4,000/s) to one subscriber on each of its processes, so its JavaScript is optimised by V8 as in a server that has been running (\`--cold\` skips this); then each rate is a step of the publisher (20-400 publishes/s to 1,000 subscribers): 1 s warm-up, ${STEPS[0].durationS} s measured, 1.5 s to drain. Latency runs from the publisher's send to the subscriber's read, both in the one client process, which shares the 2 cores with the servers. Server CPU: every server process (workers, wsfleet primary and guard, node cluster primary, redis-server) from \`/proc\`, over the step and its drain, divided by the step's deliveries.`,
+    `From [\`results/${file}\`](results/${file}), a run started ${report.date}. ${interleave ? INTERLEAVED : "Each target was started fresh for each repetition, one after the other."} Each target, once started, first carries 20,000 publishes (4,000/s) to one subscriber on each of its processes, so its JavaScript is optimised by V8 as in a server that has been running (\`--cold\` skips this); then each rate is a step of the publisher (20-400 publishes/s to 1,000 subscribers): 1 s warm-up, ${STEPS.map((step) => `${step.durationS} s at ${step.publishesPerSecond}/s`).join(", ")} measured, 1.5 s to drain. Latency runs from the publisher's send to the subscriber's read, both in the one client process, which shares the 2 cores with the servers. Server CPU: every server process (workers, wsfleet primary and guard, node cluster primary, redis-server) from \`/proc\`, over the step and its drain, divided by the step's deliveries.`,
     "",
   ].join("\n");
   writeFileSync(results, withSection(readFileSync(results, "utf8"), "broadcast", `${heading}\n${lines.join("\n")}`));

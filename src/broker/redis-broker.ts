@@ -73,10 +73,17 @@ export function workerIdentity(fleetOrigin: Buffer): BrokerIdentity {
   return { origin: Buffer.concat([fleetOrigin, randomBytes(ORIGIN_BYTES - FLEET_BYTES)]), ownBytes: FLEET_BYTES };
 }
 
-/** How a broker is opened: `wait` for Redis (the primary, exit 2 if unreachable) or not (a worker, which retries). */
+/**
+ * How a broker is opened: `wait` for Redis (the primary, exit 2 if unreachable) or not (a worker, which retries).
+ * On one Redis, `pipelined` (the default) gathers what is published in one turn of the event loop into one write at
+ * the next setImmediate, while `pipelined: false` writes each PUBLISH at once, as the bare uWS bridge does (a worker:
+ * the other host's deliveries then start alongside this one's instead of after them). A Cluster stays pipelined:
+ * unpipelined, test/e2e/redis-cluster.test.js lost messages on shards that stayed up (cause not looked into).
+ */
 export interface BrokerOpening {
   readonly identity?: BrokerIdentity;
   readonly wait?: boolean;
+  readonly pipelined?: boolean;
 }
 
 /**
@@ -144,7 +151,7 @@ export class RedisBroker implements BusUplink {
       maxRetriesPerRequest: 0,
       retryStrategy: (times) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
     };
-    const publisher = new Redis(url, { ...options, enableAutoPipelining: true });
+    const publisher = new Redis(url, { ...options, enableAutoPipelining: opening.pipelined !== false });
     const subscriber = new Redis(url, options);
     if (opening.wait === false) {
       const broker = new RedisBroker(url, name, publisher, subscriber, logger, PLAIN_PUB_SUB, opening.identity);

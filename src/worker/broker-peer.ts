@@ -37,6 +37,7 @@ export class BrokerPeer {
     const broker = await connectBroker(settings.url, settings.name, logger, {
       identity: workerIdentity(settings.fleetOrigin),
       wait: false,
+      pipelined: false,
     });
     const deliver = (topic: Uint8Array, payload: Uint8Array, isBinary: boolean) => {
       counters.delivered += 1;
