@@ -103,7 +103,7 @@ const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digit
 /** One step's progress line, on stderr. */
 const logStep = (r, label = "") =>
   process.stderr.write(
-    `  ${label}${r.targetDeliveriesPerSecond}/s: delivered ${fmt(r.deliveredPerSecond, 0)}/s (${fmt(100 * r.deliveredShare, 2)} %), p99 ${fmt(r.latencyMs.p99, 2)} ms (p50 on the publisher's process ${fmt(r.latencyMsBySide.local.p50, 2)}, on the others ${fmt(r.latencyMsBySide.remote.p50, 2)}), ${fmt(r.serverCpuUsPerDelivery, 2)} µs CPU/delivery\n`,
+    `  ${label}${r.targetDeliveriesPerSecond}/s: delivered ${fmt(r.deliveredPerSecond, 0)}/s (${fmt(100 * r.deliveredShare, 2)} %), p99 ${fmt(r.latencyMs.p99, 2)} ms (p50 on the publisher's process ${fmt(r.latencyMsBySide.local.p50, 2)}, on the others ${fmt(r.latencyMsBySide.remote.p50, 2)}), ${fmt(r.serverCpuUsPerDelivery, 2)} µs CPU/delivery${r.rejoined > 0 ? `; ${r.rejoined} subscribers dropped before it, reopened` : ""}\n`,
   );
 const SESSION = { subscribers: SUBSCRIBERS, messageBytes: MESSAGE_BYTES, warm: !cold };
 

@@ -104,6 +104,24 @@ async function warmUp(target, running, messageBytes) {
   if (received < expected * 0.9) throw new Error(`${target.id}: the warm-up delivered ${received} of ${expected}`);
 }
 
+/** A settled target uses less than this share of one core over SETTLE_SAMPLE_MS. */
+const SETTLE_SHARE = 0.1;
+const SETTLE_SAMPLE_MS = 300;
+const SETTLE_MAX_SAMPLES = 30;
+
+/**
+ * Waits (300 ms at least, 9 s at most) until the target's servers are idle: an overloaded step (socket.io at 200-400
+ * publishes/s queues seconds of sends) otherwise goes on using the cores in whatever step comes next, which with
+ * --interleave is another target's.
+ */
+async function settle(processes) {
+  for (let i = 0; i < SETTLE_MAX_SAMPLES; i += 1) {
+    const before = sum(cpuByRole(processes));
+    await sleep(SETTLE_SAMPLE_MS);
+    if (sum(cpuByRole(processes)) - before < SETTLE_SHARE * SETTLE_SAMPLE_MS * 1000) return;
+  }
+}
+
 function sum(byRole) {
   return Object.values(byRole).reduce((a, b) => a + b, 0);
 }
@@ -133,22 +151,52 @@ export async function openBroadcast(target, running, { subscribers, messageBytes
   };
   const sameEndpoint = (a, b) => a.host === b.host && a.port === b.port;
   if (warm) await warmUp(target, running, messageBytes);
-  const clients = [];
-  for (let i = 0; i < subscribers; i += 1) {
+  /** Subscriber `i`: its connection, and whether it has heard a publish since it was opened. */
+  const openSubscriber = async (i) => {
     const endpoint = running.subscribers[i % running.subscribers.length];
-    const side = sameEndpoint(endpoint, running.publisher) ? bySide.local : bySide.remote;
-    clients.push(await openClient(endpoint, target.paths.subscribe, target.protocol, onDataOf(side)));
-  }
-  const publisher = await openClient(running.publisher, target.paths.publish, target.protocol, () => {});
-  const publish = publishOf(target, publisher, messageBytes);
-  // Every subscriber joined (socket.io joins after its connect packet): one probe publish reaches all of them.
-  const joined = state.deliveredAll;
-  for (let tries = 0; state.deliveredAll - joined < subscribers && tries < 100; tries += 1) {
-    publish();
-    await sleep(100);
-  }
+    const onData = onDataOf(sameEndpoint(endpoint, running.publisher) ? bySide.local : bySide.remote);
+    const client = { heard: false };
+    const opened = await openClient(endpoint, target.paths.subscribe, target.protocol, (buffer, offset) => {
+      client.heard = true;
+      onData(buffer, offset);
+    });
+    return Object.assign(client, opened);
+  };
+  const clients = [];
+  for (let i = 0; i < subscribers; i += 1) clients.push(await openSubscriber(i));
+  let publisher = await openClient(running.publisher, target.paths.publish, target.protocol, () => {});
+  let publish = publishOf(target, publisher, messageBytes);
+  /** Probe publishes until every one of `fresh` has heard one (socket.io joins after its connect packet). */
+  const untilHeard = async (fresh) => {
+    for (let tries = 0; fresh.some((client) => !client.heard) && tries < 100; tries += 1) {
+      publish();
+      await sleep(100);
+    }
+  };
+  await untilHeard(clients);
+  /**
+   * Before each step, every subscriber (and the publisher) that the server dropped is opened again, so each step
+   * starts with all of them: socket.io drops clients it cannot keep up with at 200-400 publishes/s, and with
+   * --interleave a session outlives many steps. Returns how many subscribers were reopened.
+   */
+  const rejoin = async () => {
+    if (publisher.socket.destroyed) {
+      publisher = await openClient(running.publisher, target.paths.publish, target.protocol, () => {});
+      publish = publishOf(target, publisher, messageBytes);
+    }
+    const fresh = [];
+    for (let i = 0; i < clients.length; i += 1)
+      if (clients[i].socket.destroyed) {
+        clients[i] = await openSubscriber(i);
+        fresh.push(clients[i]);
+      }
+    await untilHeard(fresh);
+    await sleep(fresh.length > 0 ? DRAIN_MS : 0);
+    return fresh.length;
+  };
 
   async function step({ publishesPerSecond, warmupS, durationS }) {
+    const rejoined = await rejoin();
     let windowPublished = 0;
     let publishing = true;
     let nextAt = performance.now();
@@ -195,8 +243,9 @@ export async function openBroadcast(target, running, { subscribers, messageBytes
       serverCpuUsPerDelivery: state.delivered === 0 ? 0 : cpuUs / state.delivered,
       serverCpuCores: cpuUs / 1e6 / elapsedS,
       serverCpuUsByRole: cpuUsByRole,
+      rejoined,
     };
-    await sleep(300);
+    await settle(processes);
     return result;
   }
 
