@@ -79,7 +79,7 @@ const cold = process.argv.includes("--cold");
 const interleave = process.argv.includes("--interleave");
 /** How RESULTS.md describes an --interleave run. */
 const INTERLEAVED =
-  "Interleaved (`--interleave`): every target was started once and kept up, its 1,000 subscribers connected, for the whole run; round by round each step ran on one target after the other, the order rotated each round, so each ratio compares steps seconds apart, not runs minutes apart (on this machine the same target's CPU per delivery drifted by up to 30 % between runs a minute apart).";
+  "Interleaved (`--interleave`): every target was started once and kept up, its 1,000 subscribers connected, for the whole run; round by round each step ran on one target after the other, the order rotated each round, so each ratio compares steps seconds apart, not runs minutes apart (on this machine the same target's CPU per delivery drifted by up to 60 % within a minute).";
 const TARGETS = [
   broadcastUwsTarget(1),
   broadcastUwsTarget(2),

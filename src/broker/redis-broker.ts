@@ -196,7 +196,8 @@ export class RedisBroker implements BusUplink {
 
   /**
    * One PUBLISH to the topic's channel: the origin id, the topic's sequence number, then the frame as the worker wrote
-   * it (auto-pipelined). A publish dropped here takes its number too, so the receivers count it as lost.
+   * it (auto-pipelined unless opened `pipelined: false`). A publish dropped here takes its number too, so the receivers
+   * count it as lost.
    */
   publish(topicKey: string, frame: Buffer): void {
     const seq = this.sequences.next(topicKey, Date.now());

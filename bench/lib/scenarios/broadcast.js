@@ -191,7 +191,7 @@ export async function openBroadcast(target, running, { subscribers, messageBytes
         fresh.push(clients[i]);
       }
     await untilHeard(fresh);
-    await sleep(fresh.length > 0 ? DRAIN_MS : 0);
+    if (fresh.length > 0) await sleep(DRAIN_MS);
     return fresh.length;
   };
 
