@@ -67,8 +67,4 @@ export class BrokerPeer {
   counts(): BrokerCounts {
     return this.broker.countsNow();
   }
-
-  close(): void {
-    this.broker.close();
-  }
 }
