@@ -91,3 +91,14 @@ export function cpuByRole(processes) {
   });
   return byRole;
 }
+
+/**
+ * The whole machine's softirq time so far, in µs (/proc/stat's `cpu` line). On loopback the receiving side of each
+ * TCP segment (the client's socket for a delivery) runs as a softirq, mostly on the sender's core, and the kernel
+ * counts that time to no process: it is in neither the servers' nor the client's CPU.
+ */
+export function machineSoftirqUs() {
+  const fields = readFileSync("/proc/stat", "utf8").slice(0, 200).split("\n")[0].trim().split(/\s+/);
+  // cpu user nice system idle iowait irq softirq …
+  return (Number(fields[7]) * 1e6) / CLOCK_TICKS_PER_SECOND;
+}

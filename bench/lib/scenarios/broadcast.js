@@ -1,7 +1,8 @@
 /**
  * Broadcast: `subscribers` connections in one room, spread over the target's processes, and one publisher at a fixed
  * rate of `messageBytes` messages that carry their send time. Per step: delivered messages/s, the share of the
- * expected deliveries that arrived, publish-to-delivery latency (HDR histogram) and the servers' CPU per delivery.
+ * expected deliveries that arrived, publish-to-delivery latency (HDR histogram), and CPU per delivery: the servers',
+ * this client's own, and the machine's softirq time (loopback's receive path, counted to no process).
  * Speaks plain WebSocket frames, or socket.io's (engine.io v4 over the websocket transport) on the same raw sockets,
  * so both kinds of target are read by the same client code.
  */
@@ -9,7 +10,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { openWebSocket } from "../connection.js";
 import { buildMaskedFrame, frameParser, OPCODE_PING, OPCODE_PONG, OPCODE_TEXT } from "../frames.js";
-import { cpuByRole } from "../proc.js";
+import { cpuByRole, machineSoftirqUs } from "../proc.js";
 import { createLatencyHistogram } from "../stats.js";
 
 const STAMP_DIGITS = 15;
@@ -219,6 +220,8 @@ export async function openBroadcast(target, running, { subscribers, messageBytes
     state.windowEndUs = state.windowStartUs + durationS * 1e6;
     state.recording = true;
     const cpuStart = cpuByRole(processes);
+    const clientStart = process.cpuUsage();
+    const softirqStart = machineSoftirqUs();
     const startedAt = performance.now();
     await sleep(durationS * 1000);
     publishing = false;
@@ -226,10 +229,13 @@ export async function openBroadcast(target, running, { subscribers, messageBytes
     await sleep(DRAIN_MS);
     state.recording = false;
     const cpuEnd = cpuByRole(processes);
+    const client = process.cpuUsage(clientStart);
+    const softirqUs = machineSoftirqUs() - softirqStart;
     const cpuUsByRole = Object.fromEntries(Object.keys(cpuEnd).map((role) => [role, cpuEnd[role] - cpuStart[role]]));
     const cpuUs = sum(cpuUsByRole);
     const elapsedS = (performance.now() - startedAt) / 1000;
     const expected = windowPublished * subscribers;
+    const perDelivery = (us) => (state.delivered === 0 ? 0 : us / state.delivered);
     const at = (p, of = histogram) => (of.totalCount === 0 ? 0 : of.getValueAtPercentile(p) / 1000);
     const sideMs = (of) => ({ deliveries: of.totalCount, p50: at(50, of), p99: at(99, of) });
     const result = {
@@ -240,7 +246,10 @@ export async function openBroadcast(target, running, { subscribers, messageBytes
       deliveredShare: expected === 0 ? 0 : state.delivered / expected,
       latencyMs: { p50: at(50), p99: at(99), p99_9: at(99.9), max: histogram.maxValue / 1000 },
       latencyMsBySide: { local: sideMs(bySide.local), remote: sideMs(bySide.remote) },
-      serverCpuUsPerDelivery: state.delivered === 0 ? 0 : cpuUs / state.delivered,
+      serverCpuUsPerDelivery: perDelivery(cpuUs),
+      // This process: the publisher and every subscriber (with --interleave, the other targets' idle ones too).
+      clientCpuUsPerDelivery: perDelivery(client.user + client.system),
+      softirqUsPerDelivery: perDelivery(softirqUs),
       serverCpuCores: cpuUs / 1e6 / elapsedS,
       serverCpuUsByRole: cpuUsByRole,
       rejoined,
