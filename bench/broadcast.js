@@ -4,7 +4,7 @@
  * 64-byte stamped messages, at rising publish rates; wsfleet (embedded bus, and two fleets on 127.0.0.2/.3 with Redis)
  * against bare uWebSockets.js (one process; two joined by Redis) and socket.io (cluster adapter; Redis adapter).
  * `node bench/broadcast.js [--quick] [--only <id part>[,<id part>…]] [--rates 50,200] [--repetitions N] [--history]
- * [--baseline <checkout>/dist/primary.js] [--cold] [--interleave]`: prints
+ * [--baseline <checkout>/dist/primary.js] [--cold] [--interleave] [--client c]`: prints
  * Markdown tables; the JSON goes to bench/results/.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -26,6 +26,11 @@ if (process.argv.includes("--many-topics")) {
   process.exit(0);
 }
 const quick = process.argv.includes("--quick");
+/** A bad option: what it was and what it takes, exit code 2. */
+const badOption = (message) => {
+  process.stderr.write(`bench/broadcast.js: ${message}\n`);
+  process.exit(2);
+};
 /**
  * --bus-cost: what one publish costs the workers, the primary and Redis. One subscriber on each of the 2 processes, so
  * every publish crosses the bus (topic routing keeps a publish that nobody else serves in its worker) and the sends
@@ -63,7 +68,8 @@ const only = process.argv.indexOf("--only");
 const repetitionsAt = process.argv.indexOf("--repetitions");
 /** Each target is measured this many times, the order rotated each time; figures are median [lowest–highest]. */
 const REPETITIONS = repetitionsAt === -1 ? (quick || busCost ? 1 : 3) : Number(process.argv[repetitionsAt + 1]);
-if (!Number.isInteger(REPETITIONS) || REPETITIONS < 1) throw new Error("--repetitions takes a whole number ≥ 1");
+if (!Number.isInteger(REPETITIONS) || REPETITIONS < 1)
+  badOption(`--repetitions takes a whole number ≥ 1, not ${process.argv[repetitionsAt + 1]}`);
 /** --history: the wsfleet rows again with --history 1000 beside them, same run (issue 21: ≤ 1.15× the CPU per delivery). */
 const withHistory = process.argv.includes("--history");
 /** --baseline <checkout>/dist/primary.js: the wsfleet rows of another build beside this one's, same run. */
@@ -78,6 +84,14 @@ const cold = process.argv.includes("--cold");
  */
 const interleave = process.argv.includes("--interleave");
 /** How RESULTS.md describes an --interleave run. */
+/**
+ * --client c: the subscribers and the publisher held by the C client (`cload -B`, bench/cload/broadcast.c), one
+ * process per target, instead of this process: the Node client costs more CPU per delivery than the servers it
+ * measures, on the same 2 cores.
+ */
+const clientAt = process.argv.indexOf("--client");
+const CLIENT = clientAt === -1 ? "node" : process.argv[clientAt + 1];
+if (CLIENT !== "node" && CLIENT !== "c") badOption(`--client takes node or c, not ${CLIENT}`);
 const INTERLEAVED =
   "Interleaved (`--interleave`): every target was started once and kept up, its 1,000 subscribers connected, for the whole run; round by round each step ran on one target after the other, the order rotated each round, so each ratio compares steps seconds apart, not runs minutes apart (on this machine the same target's CPU per delivery drifted by up to 60 % within a minute).";
 const TARGETS = [
@@ -105,7 +119,7 @@ const logStep = (r, label = "") =>
   process.stderr.write(
     `  ${label}${r.targetDeliveriesPerSecond}/s: delivered ${fmt(r.deliveredPerSecond, 0)}/s (${fmt(100 * r.deliveredShare, 2)} %), p99 ${fmt(r.latencyMs.p99, 2)} ms (p50 on the publisher's process ${fmt(r.latencyMsBySide.local.p50, 2)}, on the others ${fmt(r.latencyMsBySide.remote.p50, 2)}), ${fmt(r.serverCpuUsPerDelivery, 2)} µs CPU/delivery${r.rejoined > 0 ? `; ${r.rejoined} subscribers dropped before it, reopened` : ""}\n`,
   );
-const SESSION = { subscribers: SUBSCRIBERS, messageBytes: MESSAGE_BYTES, warm: !cold };
+const SESSION = { subscribers: SUBSCRIBERS, messageBytes: MESSAGE_BYTES, warm: !cold, client: CLIENT };
 
 /** A target started in its own directory: its `running` handle, and what stops it. */
 async function startTarget(target) {
@@ -180,6 +194,7 @@ const report = {
   repetitions: REPETITIONS,
   warm: !cold,
   interleaved: interleave,
+  client: CLIENT,
   targets: TARGETS.map((t) => ({ id: t.id, label: t.label, topology: t.topology, repetitions: [] })),
 };
 if (interleave) await measureInterleaved(report);
@@ -201,7 +216,7 @@ for (const target of report.targets) {
 mkdirSync(`${BENCH_DIR}results`, { recursive: true });
 // A targeted run (--quick, --only, --rates, --baseline, --cold) keeps its figures apart: the full run's file is the one RESULTS.md links.
 const targeted = quick || only !== -1 || ratesAt !== -1 || baseline !== undefined || cold;
-const stem = `${report.date.slice(0, 10)}-${busCost ? "bus-cost" : "broadcast"}${interleave ? "-interleaved" : ""}${targeted ? "-targeted" : ""}`;
+const stem = `${report.date.slice(0, 10)}-${busCost ? "bus-cost" : "broadcast"}${interleave ? "-interleaved" : ""}${CLIENT === "c" ? "-cclient" : ""}${targeted ? "-targeted" : ""}`;
 // A second run of the same kind on the same day gets its start time too: a committed run's file is never overwritten.
 const file = existsSync(`${BENCH_DIR}results/${stem}.json`)
   ? `${stem}-${report.date.slice(11, 19).replaceAll(":", "")}.json`
@@ -342,7 +357,7 @@ if (!targeted) {
   const heading = [
     "## Broadcast: fleet-wide publish (`bench/broadcast.js`)",
     "",
-    `From [\`results/${file}\`](results/${file}), a run started ${report.date}. ${interleave ? INTERLEAVED : "Each target was started fresh for each repetition, one after the other."} Each target, once started, first carries 20,000 publishes (4,000/s) to one subscriber on each of its processes, so its JavaScript is optimised by V8 as in a server that has been running (\`--cold\` skips this); then each rate is a step of the publisher (20-400 publishes/s to 1,000 subscribers): 1 s warm-up, ${STEPS.map((step) => `${step.durationS} s at ${step.publishesPerSecond}/s`).join(", ")} measured, 1.5 s to drain. Latency runs from the publisher's send to the subscriber's read, both in the one client process, which shares the 2 cores with the servers. Server CPU: every server process (workers, wsfleet primary and guard, node cluster primary, redis-server) from \`/proc\`, over the step and its drain, divided by the step's deliveries. Client CPU: the bench's one client process (the publisher and every subscriber${interleave ? ", and the other targets' idle subscribers" : ""}) over the same span, from \`process.cpuUsage()\`. Softirq: the whole machine's (\`/proc/stat\`) over the same span: on loopback the receiving half of each delivery (the segment into the client's socket, the client's wake-up) runs as a softirq, mostly on the sending server's core, and the kernel counts it to no process. Which of the two processes does part of each delivery's kernel work depends on timing, so the servers' CPU moves between steps more than the servers' and the client's together (see docs/publish.md).`,
+    `From [\`results/${file}\`](results/${file}), a run started ${report.date}. ${interleave ? INTERLEAVED : "Each target was started fresh for each repetition, one after the other."} Each target, once started, first carries 20,000 publishes (4,000/s) to one subscriber on each of its processes, so its JavaScript is optimised by V8 as in a server that has been running (\`--cold\` skips this); then each rate is a step of the publisher (20-400 publishes/s to 1,000 subscribers): 1 s warm-up, ${STEPS.map((step) => `${step.durationS} s at ${step.publishesPerSecond}/s`).join(", ")} measured, 1.5 s to drain. Latency runs from the publisher's send to the subscriber's read, both in one client process, which shares the 2 cores with the servers: ${CLIENT === "c" ? "the C client (`--client c`: `cload -B`, one process per target, one epoll loop)" : "this Node process"}. Server CPU: every server process (workers, wsfleet primary and guard, node cluster primary, redis-server) from \`/proc\`, over the step and its drain, divided by the step's deliveries. Client CPU: ${CLIENT === "c" ? "the target's C client process (its publisher and subscribers) over the same span, from `getrusage()`" : `the bench's one client process (the publisher and every subscriber${interleave ? ", and the other targets' idle subscribers" : ""}) over the same span, from \`process.cpuUsage()\``}. Softirq: the whole machine's (\`/proc/stat\`) over the same span: on loopback the receiving half of each delivery (the segment into the client's socket, the client's wake-up) runs as a softirq, mostly on the sending server's core, and the kernel counts it to no process. Which of the two processes does part of each delivery's kernel work depends on timing, so the servers' CPU moves between steps more than the servers' and the client's together (see docs/publish.md).`,
     "",
   ].join("\n");
   writeFileSync(results, withSection(readFileSync(results, "utf8"), "broadcast", `${heading}\n${lines.join("\n")}`));

@@ -18,6 +18,8 @@
  * (the bench's servers use a throw-away self-signed one). `cload -V` says whether this build has TLS.
  *
  * Usage: cload -h host -P port -u path -c conns -w warmup_s -d duration_s -m bytes [-p depth | -r rate | -C] [-b] [-t]
+ *
+ * `cload -B …` is the broadcast bench's client instead (broadcast.c, bench/broadcast.js --client c).
  */
 #include "cload.h"
 
@@ -34,14 +36,32 @@ static uint64_t buckets[MAGNITUDES][SUB_BUCKETS];
 static uint64_t second_msgs[MAX_SECONDS], second_bytes[MAX_SECONDS];
 static int seconds_done;
 
-void record_latency(int64_t ns) {
-  uint64_t v = ns < 1 ? 1 : (uint64_t)ns;
+void record_into(uint64_t into[MAGNITUDES][SUB_BUCKETS], int64_t value) {
+  uint64_t v = value < 1 ? 1 : (uint64_t)value;
   int magnitude = 63 - __builtin_clzll(v | (SUB_BUCKETS - 1)) - (SUB_BUCKET_BITS - 1);
   if (magnitude >= MAGNITUDES) magnitude = MAGNITUDES - 1;
-  buckets[magnitude][(v >> magnitude) & (SUB_BUCKETS - 1)] += 1;
+  into[magnitude][(v >> magnitude) & (SUB_BUCKETS - 1)] += 1;
 }
 
-static int64_t cpu_us(int64_t *system_us) {
+void record_latency(int64_t ns) { record_into(buckets, ns); }
+
+/* The buckets as a JSON array of [value at the bucket's middle, count]. */
+void print_buckets(uint64_t of[MAGNITUDES][SUB_BUCKETS]) {
+  putchar('[');
+  int first = 1;
+  for (int m = 0; m < MAGNITUDES; m++) {
+    for (int s = m == 0 ? 0 : SUB_BUCKETS / 2; s < SUB_BUCKETS; s++) {
+      if (of[m][s] == 0) continue;
+      uint64_t low = (uint64_t)s << m;
+      uint64_t mid = low + ((1ULL << m) >> 1);
+      printf("%s[%llu,%llu]", first ? "" : ",", (unsigned long long)mid, (unsigned long long)of[m][s]);
+      first = 0;
+    }
+  }
+  putchar(']');
+}
+
+int64_t cpu_us(int64_t *system_us) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   *system_us = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
@@ -60,22 +80,13 @@ static void print_json(int opened, int64_t measured_ns, int64_t cpu, int64_t cpu
          (unsigned long long)err_connect, (unsigned long long)err_closed, (unsigned long long)err_timeouts);
   for (const char *s = last_error; *s; s++)
     if (*s != '"' && *s != '\\' && (unsigned char)*s >= 0x20) putchar(*s);
-  /* buckets as [ns at the bucket's middle, count] */
-  printf("\"},\"latencyNs\":[");
-  int first = 1;
-  for (int m = 0; m < MAGNITUDES; m++) {
-    for (int s = m == 0 ? 0 : SUB_BUCKETS / 2; s < SUB_BUCKETS; s++) {
-      if (buckets[m][s] == 0) continue;
-      uint64_t low = (uint64_t)s << m;
-      uint64_t mid = low + ((1ULL << m) >> 1);
-      printf("%s[%llu,%llu]", first ? "" : ",", (unsigned long long)mid, (unsigned long long)buckets[m][s]);
-      first = 0;
-    }
-  }
-  printf("]}\n");
+  printf("\"},\"latencyNs\":");
+  print_buckets(buckets);
+  printf("}\n");
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "-B") == 0) return broadcast_main(argc - 1, argv + 1);
   int ch;
   while ((ch = getopt(argc, argv, "h:P:u:o:c:w:d:m:p:r:btCV")) != -1) {
     switch (ch) {

@@ -1,7 +1,7 @@
 /*
  * cload's shared parts: the options, the run's counters, one connection, and what each file offers the others.
  * cload.c: options, the measured window, the JSON; conn.c: one connection (I/O with or without TLS, the opening
- * handshake, the frame reader); echo.c: closed loop and fixed rate; handshakes.c: -C.
+ * handshake, the frame reader); echo.c: closed loop and fixed rate; handshakes.c: -C; broadcast.c: -B.
  */
 #ifndef CLOAD_H
 #define CLOAD_H
@@ -108,6 +108,9 @@ static inline int64_t now_ns(void) {
 
 /* cload.c */
 void record_latency(int64_t ns);
+void record_into(uint64_t into[MAGNITUDES][SUB_BUCKETS], int64_t value);
+void print_buckets(uint64_t of[MAGNITUDES][SUB_BUCKETS]);
+int64_t cpu_us(int64_t *system_us);
 
 /* conn.c */
 void fail(const char *what);
@@ -131,6 +134,9 @@ void send_frames(struct conn *c, uint64_t n);
 void flush_out(struct conn *c);
 void on_readable(struct conn *c, uint8_t *buf);
 void build_frames(void);
+
+/* broadcast.c */
+int broadcast_main(int argc, char **argv);
 
 /* handshakes.c */
 void exchange_target(const struct sockaddr_storage *addr, socklen_t addr_len);

@@ -12,18 +12,12 @@ import { openWebSocket } from "../connection.js";
 import { buildMaskedFrame, frameParser, OPCODE_PING, OPCODE_PONG, OPCODE_TEXT } from "../frames.js";
 import { cpuByRole, machineSoftirqUs } from "../proc.js";
 import { createLatencyHistogram } from "../stats.js";
+import { openBroadcastC } from "./broadcast-c.js";
+import { cpuBetween, settle, stepResult, WARM_PUBLISHES } from "./broadcast-step.js";
 
 const STAMP_DIGITS = 15;
 const DRAIN_MS = 1500;
 const JOIN_TIMEOUT_MS = 10_000;
-/**
- * Before any step, each target carries this many publishes to one subscriber on each of its processes, so every
- * publish crosses its bus or bridge: the servers' JavaScript (the hub, ioredis, socket.io's adapters) is then
- * optimised by V8, as in a server that has been running, instead of being compiled during the first steps (that
- * cost a freshly started fleet 2-3 times as much CPU per publish at 200/s as the same fleet after a few thousand
- * publishes). `--cold` skips it.
- */
-const WARM_PUBLISHES = 20_000;
 /** Sent in bursts of this many every millisecond: 4,000/s, about 5 s. */
 const WARM_PER_MS = 4;
 const CHAR_0 = 0x30;
@@ -105,36 +99,16 @@ async function warmUp(target, running, messageBytes) {
   if (received < expected * 0.9) throw new Error(`${target.id}: the warm-up delivered ${received} of ${expected}`);
 }
 
-/** A settled target uses less than this share of one core over SETTLE_SAMPLE_MS. */
-const SETTLE_SHARE = 0.1;
-const SETTLE_SAMPLE_MS = 300;
-const SETTLE_MAX_SAMPLES = 30;
-
-/**
- * Waits (300 ms at least, 9 s at most) until the target's servers are idle: an overloaded step (socket.io at 200-400
- * publishes/s queues seconds of sends) otherwise goes on using the cores in whatever step comes next, which with
- * --interleave is another target's.
- */
-async function settle(processes) {
-  for (let i = 0; i < SETTLE_MAX_SAMPLES; i += 1) {
-    const before = sum(cpuByRole(processes));
-    await sleep(SETTLE_SAMPLE_MS);
-    if (sum(cpuByRole(processes)) - before < SETTLE_SHARE * SETTLE_SAMPLE_MS * 1000) return;
-  }
-}
-
-function sum(byRole) {
-  return Object.values(byRole).reduce((a, b) => a + b, 0);
-}
-
 /**
  * Opens a broadcast session on a started target: warm-up (unless `warm` is false), `subscribers` subscribers spread
  * over its processes, one publisher, every subscriber checked to have joined. `step({ publishesPerSecond, warmupS,
  * durationS })` then runs one step and resolves with its result; `close()` closes the connections. Sessions on several
  * targets can be open at once (bench/broadcast.js --interleave runs their steps in turn).
- * `running`: { subscribers: [{host, port}], publisher: {host, port}, collect() → [{pid, role}] }.
+ * `running`: { subscribers: [{host, port}], publisher: {host, port}, collect() → [{pid, role}] }. `client: "c"`: the
+ * same session held by the C client (`cload -B`, broadcast-c.js) instead of this process.
  */
-export async function openBroadcast(target, running, { subscribers, messageBytes, warm = true }) {
+export async function openBroadcast(target, running, { subscribers, messageBytes, warm = true, client = "node" }) {
+  if (client === "c") return openBroadcastC(target, running, { subscribers, messageBytes, warm });
   const histogram = createLatencyHistogram();
   // The same latencies split by side: subscribers on the publisher's own process, and on the others (whose copy
   // crossed the bus or bridge first). The remote side's p50 less the local side's is what the crossing adds.
@@ -228,32 +202,23 @@ export async function openBroadcast(target, running, { subscribers, messageBytes
     clearInterval(ticker);
     await sleep(DRAIN_MS);
     state.recording = false;
-    const cpuEnd = cpuByRole(processes);
+    const cpuUsByRole = cpuBetween(cpuStart, cpuByRole(processes));
     const client = process.cpuUsage(clientStart);
     const softirqUs = machineSoftirqUs() - softirqStart;
-    const cpuUsByRole = Object.fromEntries(Object.keys(cpuEnd).map((role) => [role, cpuEnd[role] - cpuStart[role]]));
-    const cpuUs = sum(cpuUsByRole);
-    const elapsedS = (performance.now() - startedAt) / 1000;
-    const expected = windowPublished * subscribers;
-    const perDelivery = (us) => (state.delivered === 0 ? 0 : us / state.delivered);
-    const at = (p, of = histogram) => (of.totalCount === 0 ? 0 : of.getValueAtPercentile(p) / 1000);
-    const sideMs = (of) => ({ deliveries: of.totalCount, p50: at(50, of), p99: at(99, of) });
-    const result = {
-      publishesPerSecond,
+    const result = stepResult({
+      step: { publishesPerSecond, durationS },
+      subscribers,
       publishes: windowPublished,
-      targetDeliveriesPerSecond: publishesPerSecond * subscribers,
-      deliveredPerSecond: state.delivered / durationS,
-      deliveredShare: expected === 0 ? 0 : state.delivered / expected,
-      latencyMs: { p50: at(50), p99: at(99), p99_9: at(99.9), max: histogram.maxValue / 1000 },
-      latencyMsBySide: { local: sideMs(bySide.local), remote: sideMs(bySide.remote) },
-      serverCpuUsPerDelivery: perDelivery(cpuUs),
+      delivered: state.delivered,
+      histogram,
+      bySide,
+      cpuUsByRole,
       // This process: the publisher and every subscriber (with --interleave, the other targets' idle ones too).
-      clientCpuUsPerDelivery: perDelivery(client.user + client.system),
-      softirqUsPerDelivery: perDelivery(softirqUs),
-      serverCpuCores: cpuUs / 1e6 / elapsedS,
-      serverCpuUsByRole: cpuUsByRole,
+      clientUs: client.user + client.system,
+      softirqUs,
+      elapsedS: (performance.now() - startedAt) / 1000,
       rejoined,
-    };
+    });
     await settle(processes);
     return result;
   }
@@ -265,8 +230,8 @@ export async function openBroadcast(target, running, { subscribers, messageBytes
 }
 
 /** Runs every step (publishes per second) against a started target and resolves with one result per step. */
-export async function runBroadcast(target, running, { subscribers, messageBytes, steps, warm = true, log = () => {} }) {
-  const session = await openBroadcast(target, running, { subscribers, messageBytes, warm });
+export async function runBroadcast(target, running, { steps, log = () => {}, ...options }) {
+  const session = await openBroadcast(target, running, options);
   const results = [];
   try {
     for (const step of steps) {
