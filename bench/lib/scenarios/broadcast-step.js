@@ -19,7 +19,7 @@ const SETTLE_SHARE = 0.1;
 const SETTLE_SAMPLE_MS = 300;
 const SETTLE_MAX_SAMPLES = 30;
 
-export function sumOf(byRole) {
+function sumOf(byRole) {
   return Object.values(byRole).reduce((a, b) => a + b, 0);
 }
 
