@@ -472,10 +472,7 @@ int broadcast_main(int argc, char **argv) {
     fprintf(stderr, "cload -B: -p: cannot use %s (host:port)\n", publish_text);
     return 2;
   }
-  struct rlimit rl;
-  getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
+  raise_open_files();
   epfd = epoll_create1(0);
   read_buf = malloc(READ_BUFFER_BYTES);
   if (warm_publishes > 0) warm_up();

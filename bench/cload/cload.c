@@ -61,6 +61,14 @@ void print_buckets(uint64_t of[MAGNITUDES][SUB_BUCKETS]) {
   putchar(']');
 }
 
+/* As many open sockets as the hard limit allows: a run holds one per connection. */
+void raise_open_files(void) {
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int64_t cpu_us(int64_t *system_us) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -133,10 +141,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cload: -C: one message of at most %d bytes per connection, and no -r\n", MAX_HANDSHAKE_MESSAGE);
     return 2;
   }
-  struct rlimit rl;
-  getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
+  raise_open_files();
   build_frames();
   struct sockaddr_storage addr;
   socklen_t addr_len;

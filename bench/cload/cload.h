@@ -111,6 +111,7 @@ void record_latency(int64_t ns);
 void record_into(uint64_t into[MAGNITUDES][SUB_BUCKETS], int64_t value);
 void print_buckets(uint64_t of[MAGNITUDES][SUB_BUCKETS]);
 int64_t cpu_us(int64_t *system_us);
+void raise_open_files(void);
 
 /* conn.c */
 void fail(const char *what);
