@@ -4,7 +4,7 @@
  * scenarios, so `load.js --client c` prints the same JSON as `load.js`, for ws:// and (built with OpenSSL) wss://.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { createLatencyHistogram } from "./stats.js";
@@ -17,8 +17,10 @@ const sourceFiles = () =>
   readdirSync(SOURCE_DIR)
     .filter((f) => f.endsWith(".c") || f.endsWith(".h"))
     .map((f) => `${SOURCE_DIR}${f}`);
-const cc = (args) =>
-  execFileSync("cc", ["-O2", "-Wall", "-o", BINARY, ...sourceFiles().filter((f) => f.endsWith(".c")), ...args], {
+// Into a file of this process's own, then renamed over the binary: two test files building at once (npm test runs
+// two at a time) never write the same file, and neither runs a half-written one or one the other is writing.
+const cc = (output, args) =>
+  execFileSync("cc", ["-O2", "-Wall", "-o", output, ...sourceFiles().filter((f) => f.endsWith(".c")), ...args], {
     stdio: "pipe",
   });
 
@@ -30,17 +32,20 @@ export function ensureCload() {
   const newest = Math.max(...sourceFiles().map((f) => statSync(f).mtimeMs));
   if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= newest) return BINARY;
   mkdirSync(BUILD_DIR, { recursive: true });
+  const output = `${BINARY}.${process.pid}`;
   try {
-    cc(["-DCLOAD_TLS", "-lssl", "-lcrypto"]);
+    cc(output, ["-DCLOAD_TLS", "-lssl", "-lcrypto"]);
   } catch {
     try {
-      cc([]);
+      cc(output, []);
     } catch (error) {
+      rmSync(output, { force: true });
       throw new Error(
         `cc could not build ${SOURCE_DIR} (install a C compiler: apt-get install gcc): ${error.stderr ?? error.message}`,
       );
     }
   }
+  renameSync(output, BINARY);
   return BINARY;
 }
 

@@ -4,22 +4,31 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ensureCload } from "../../bench/lib/cload.js";
-import { openBroadcast } from "../../bench/lib/scenarios/broadcast.js";
-import { broadcastUwsTarget } from "../../bench/lib/targets/broadcast-uws.js";
-import { stopAll } from "../../bench/lib/targets/children.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+// bench/'s modules import bench/'s own dependencies (hdr-histogram-js), which a clean checkout has only after
+// bench/ensure-deps.js: so they are imported after it ran, never at the top of the file.
+let loaded;
+function benchModules() {
+  loaded ??= new Promise((resolve, reject) =>
+    execFile(process.execPath, ["bench/ensure-deps.js"], { cwd: ROOT, timeout: 120_000 }, (error) =>
+      error ? reject(error) : resolve(),
+    ),
+  ).then(async () => ({
+    ...(await import("../../bench/lib/cload.js")),
+    ...(await import("../../bench/lib/scenarios/broadcast.js")),
+    ...(await import("../../bench/lib/targets/broadcast-uws.js")),
+    ...(await import("../../bench/lib/targets/children.js")),
+  }));
+  return loaded;
+}
 
 // bench/broadcast.js --client c: the C client (cload -B) holds the same session as the Node client, against real
 // servers (two bare uWebSockets.js processes joined by a real redis-server). It checks what the step reports, never
 // a speed.
 test("cload -B and the Node client each deliver every publish of a step, on both processes, with the same result", async (t) => {
-  await new Promise((resolve, reject) =>
-    execFile(process.execPath, ["bench/ensure-deps.js"], { cwd: ROOT, timeout: 120_000 }, (error) =>
-      error ? reject(error) : resolve(),
-    ),
-  );
+  const { broadcastUwsTarget, openBroadcast, stopAll } = await benchModules();
   const target = broadcastUwsTarget(2);
   const ctx = { dir: mkdtempSync(`${os.tmpdir()}/wsfleet-test-broadcast-`), children: [], cleanups: [] };
   const running = await target.start(ctx);
@@ -64,8 +73,8 @@ test("cload -B and the Node client each deliver every publish of a step, on both
   assert.deepEqual(Object.keys(results.c).sort(), Object.keys(results.node).sort());
 });
 
-test("cload -B names a bad option (exit 2) and a server it cannot reach (exit 1, JSON error)", () => {
-  const cload = ensureCload();
+test("cload -B names a bad option (exit 2) and a server it cannot reach (exit 1, JSON error)", async () => {
+  const cload = (await benchModules()).ensureCload();
   const bad = spawnSync(cload, ["-B", "-s", "no-port-here", "-p", "127.0.0.1:1"], { encoding: "utf8" });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /-s: cannot use no-port-here \(host:port/);
