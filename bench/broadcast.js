@@ -4,11 +4,12 @@
  * 64-byte stamped messages, at rising publish rates; wsfleet (embedded bus, and two fleets on 127.0.0.2/.3 with Redis)
  * against bare uWebSockets.js (one process; two joined by Redis) and socket.io (cluster adapter; Redis adapter).
  * `node bench/broadcast.js [--quick] [--only <id part>[,<id part>…]] [--rates 50,200] [--repetitions N] [--history]
- * [--baseline <checkout>/dist/primary.js] [--cold] [--interleave] [--client c]`: prints
+ * [--baseline <checkout>/dist/primary.js] [--cold] [--interleave] [--client c] [--pin-servers]`: prints
  * Markdown tables; the JSON goes to bench/results/.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import { pinServersApart } from "./lib/pin.js";
 import { openBroadcast, runBroadcast } from "./lib/scenarios/broadcast.js";
 import { manyTopicsReport } from "./lib/scenarios/many-topics.js";
 import { withSection } from "./lib/sections.js";
@@ -92,6 +93,12 @@ const interleave = process.argv.includes("--interleave");
 const clientAt = process.argv.indexOf("--client");
 const CLIENT = clientAt === -1 ? "node" : process.argv[clientAt + 1];
 if (CLIENT !== "node" && CLIENT !== "c") badOption(`--client takes node or c, not ${CLIENT}`);
+/**
+ * --pin-servers: each target's server processes on cores of their own (the first on core 0, the second on core 1),
+ * its primaries, Redis and the client left to the scheduler, so two servers of one target never take turns on one
+ * core and each keeps its core's caches from one step to the next.
+ */
+const pinServers = process.argv.includes("--pin-servers");
 const INTERLEAVED =
   "Interleaved (`--interleave`): every target was started once and kept up, its 1,000 subscribers connected, for the whole run; round by round each step ran on one target after the other, the order rotated each round, so each ratio compares steps seconds apart, not runs minutes apart (on this machine the same target's CPU per delivery drifted by up to 60 % within a minute).";
 const TARGETS = [
@@ -136,8 +143,11 @@ async function startTarget(target) {
     await started.stop();
     throw error;
   }
-  started.pids = started.running.collect().map((p) => p.pid);
-  process.stderr.write(`${target.label}: ${started.pids.length} server processes\n`);
+  const processes = started.running.collect();
+  started.pids = processes.map((p) => p.pid);
+  const pinned = pinServers ? pinServersApart(processes, os.cpus().length) : [];
+  const where = pinned.length > 0 ? ` (${pinned.map(({ pid, core }) => `${pid} on core ${core}`).join(", ")})` : "";
+  process.stderr.write(`${target.label}: ${started.pids.length} server processes${where}\n`);
   return started;
 }
 
@@ -195,6 +205,7 @@ const report = {
   warm: !cold,
   interleaved: interleave,
   client: CLIENT,
+  pinnedServers: pinServers,
   targets: TARGETS.map((t) => ({ id: t.id, label: t.label, topology: t.topology, repetitions: [] })),
 };
 if (interleave) await measureInterleaved(report);
@@ -216,7 +227,7 @@ for (const target of report.targets) {
 mkdirSync(`${BENCH_DIR}results`, { recursive: true });
 // A targeted run (--quick, --only, --rates, --baseline, --cold) keeps its figures apart: the full run's file is the one RESULTS.md links.
 const targeted = quick || only !== -1 || ratesAt !== -1 || baseline !== undefined || cold;
-const stem = `${report.date.slice(0, 10)}-${busCost ? "bus-cost" : "broadcast"}${interleave ? "-interleaved" : ""}${CLIENT === "c" ? "-cclient" : ""}${targeted ? "-targeted" : ""}`;
+const stem = `${report.date.slice(0, 10)}-${busCost ? "bus-cost" : "broadcast"}${interleave ? "-interleaved" : ""}${CLIENT === "c" ? "-cclient" : ""}${pinServers ? "-pinned" : ""}${targeted ? "-targeted" : ""}`;
 // A second run of the same kind on the same day gets its start time too: a committed run's file is never overwritten.
 const file = existsSync(`${BENCH_DIR}results/${stem}.json`)
   ? `${stem}-${report.date.slice(11, 19).replaceAll(":", "")}.json`
@@ -357,7 +368,7 @@ if (!targeted) {
   const heading = [
     "## Broadcast: fleet-wide publish (`bench/broadcast.js`)",
     "",
-    `From [\`results/${file}\`](results/${file}), a run started ${report.date}. ${interleave ? INTERLEAVED : "Each target was started fresh for each repetition, one after the other."} Each target, once started, first carries 20,000 publishes (4,000/s) to one subscriber on each of its processes, so its JavaScript is optimised by V8 as in a server that has been running (\`--cold\` skips this); then each rate is a step of the publisher (20-400 publishes/s to 1,000 subscribers): 1 s warm-up, ${STEPS.map((step) => `${step.durationS} s at ${step.publishesPerSecond}/s`).join(", ")} measured, 1.5 s to drain. Latency runs from the publisher's send to the subscriber's read, both in one client process, which shares the 2 cores with the servers: ${CLIENT === "c" ? "the C client (`--client c`: `cload -B`, one process per target, one epoll loop)" : "this Node process"}. Server CPU: every server process (workers, wsfleet primary and guard, node cluster primary, redis-server) from \`/proc\`, over the step and its drain, divided by the step's deliveries. Client CPU: ${CLIENT === "c" ? "the target's C client process (its publisher and subscribers) over the same span, from `getrusage()`" : `the bench's one client process (the publisher and every subscriber${interleave ? ", and the other targets' idle subscribers" : ""}) over the same span, from \`process.cpuUsage()\``}. Softirq: the whole machine's (\`/proc/stat\`) over the same span: on loopback the receiving half of each delivery (the segment into the client's socket, the client's wake-up) runs as a softirq, mostly on the sending server's core, and the kernel counts it to no process. Which of the two processes does part of each delivery's kernel work depends on timing, so the servers' CPU moves between steps more than the servers' and the client's together (see docs/publish.md).`,
+    `From [\`results/${file}\`](results/${file}), a run started ${report.date}. ${interleave ? INTERLEAVED : "Each target was started fresh for each repetition, one after the other."} Each target, once started, first carries 20,000 publishes (4,000/s) to one subscriber on each of its processes, so its JavaScript is optimised by V8 as in a server that has been running (\`--cold\` skips this); then each rate is a step of the publisher (20-400 publishes/s to 1,000 subscribers): 1 s warm-up, ${STEPS.map((step) => `${step.durationS} s at ${step.publishesPerSecond}/s`).join(", ")} measured, 1.5 s to drain. Latency runs from the publisher's send to the subscriber's read, both in one client process, which shares the 2 cores with the servers: ${CLIENT === "c" ? "the C client (`--client c`: `cload -B`, one process per target, one epoll loop)" : "this Node process"}.${pinServers ? " Pinned (`--pin-servers`, taskset): each target's server processes on cores of their own, the first on core 0 and the second on core 1; primaries, Redis and the client free." : ""} Server CPU: every server process (workers, wsfleet primary and guard, node cluster primary, redis-server) from \`/proc\`, over the step and its drain, divided by the step's deliveries. Client CPU: ${CLIENT === "c" ? "the target's C client process (its publisher and subscribers) over the same span, from `getrusage()`" : `the bench's one client process (the publisher and every subscriber${interleave ? ", and the other targets' idle subscribers" : ""}) over the same span, from \`process.cpuUsage()\``}. Softirq: the whole machine's (\`/proc/stat\`) over the same span: on loopback the receiving half of each delivery (the segment into the client's socket, the client's wake-up) runs as a softirq, mostly on the sending server's core, and the kernel counts it to no process. Which of the two processes does part of each delivery's kernel work depends on timing, so the servers' CPU moves between steps more than the servers' and the client's together (see docs/publish.md).`,
     "",
   ].join("\n");
   writeFileSync(results, withSection(readFileSync(results, "utf8"), "broadcast", `${heading}\n${lines.join("\n")}`));

@@ -21,3 +21,17 @@ export function pinSelfToServers(layout) {
 export function clientPrefix(layout, index = 0) {
   return layout ? ["taskset", "-c", String(layout.clients[index % layout.clients.length])] : [];
 }
+
+/**
+ * broadcast.js `--pin-servers`: a target's server processes (role "worker") each on one core, the i-th (by pid) on
+ * core i mod `cores`, every thread of it; its primaries, Redis and the client stay free. Returns the cores given,
+ * by pid, so the report can say where each one ran.
+ */
+export function pinServersApart(processes, cores) {
+  const workers = processes.filter((p) => p.role === "worker").sort((a, b) => a.pid - b.pid);
+  return workers.map(({ pid }, i) => {
+    const core = i % cores;
+    execFileSync("taskset", ["-a", "-p", "-c", String(core), String(pid)], { stdio: "ignore" });
+    return { pid, core };
+  });
+}
