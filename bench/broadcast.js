@@ -4,7 +4,8 @@
  * 64-byte stamped messages, at rising publish rates; wsfleet (embedded bus, and two fleets on 127.0.0.2/.3 with Redis)
  * against bare uWebSockets.js (one process; two joined by Redis) and socket.io (cluster adapter; Redis adapter).
  * `node bench/broadcast.js [--quick] [--only <id part>[,<id part>…]] [--rates 50,200] [--repetitions N] [--history]
- * [--baseline <checkout>/dist/primary.js] [--cold] [--interleave] [--client c] [--pin-servers]`: prints
+ * [--baseline <checkout>/dist/primary.js] [--cold] [--interleave] [--client c] [--pin-servers]
+ * [--bridge-on-hosts]`: prints
  * Markdown tables; the JSON goes to bench/results/.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -99,11 +100,17 @@ if (CLIENT !== "node" && CLIENT !== "c") badOption(`--client takes node or c, no
  * core and each keeps its core's caches from one step to the next.
  */
 const pinServers = process.argv.includes("--pin-servers");
+/**
+ * --bridge-on-hosts: the bridge again with its two processes on 127.0.0.2 and 127.0.0.3, the addresses `--broker`'s
+ * two fleets listen on, so the two can be compared on the same loopback addresses.
+ */
+const bridgeOnHosts = process.argv.includes("--bridge-on-hosts");
 const INTERLEAVED =
   "Interleaved (`--interleave`): every target was started once and kept up, its 1,000 subscribers connected, for the whole run; round by round each step ran on one target after the other, the order rotated each round, so each ratio compares steps seconds apart, not runs minutes apart (on this machine the same target's CPU per delivery drifted by up to 60 % within a minute).";
 const TARGETS = [
   broadcastUwsTarget(1),
   broadcastUwsTarget(2),
+  ...(bridgeOnHosts ? [broadcastUwsTarget(2, { hosts: ["127.0.0.2", "127.0.0.3"] })] : []),
   broadcastWsfleetTarget(1),
   broadcastWsfleetTarget(2),
   ...(baseline ? [broadcastWsfleetTarget(2, { primary: baseline })] : []),
